@@ -1,0 +1,8 @@
+"""Testing kit: run an App without a broker or hardware, and drive its time."""
+
+from cosalette._mqtt.doubles import MockMqttClient, NullMqttClient
+from cosalette.testing._clock import FakeClock
+from cosalette.testing._harness import AppHarness, settle
+from cosalette.testing._settings import make_settings
+
+__all__ = ["AppHarness", "FakeClock", "MockMqttClient", "NullMqttClient", "make_settings", "settle"]

@@ -1,0 +1,1 @@
+"""The App, the Router, and how handlers are registered on them."""

@@ -1,0 +1,229 @@
+"""``cosalette.App``: the composition root that registers handlers and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+from cosalette._app.registrar import Registrar
+from cosalette._app.registration import RegistrationSet
+from cosalette._app.router import Router, adopt
+from cosalette._clock import ClockPort
+from cosalette._context import AppContext
+from cosalette._di.adapters import AdapterImpl, AdapterRegistry, AdapterSpec, _AdapterEntry, split_spec
+from cosalette._mqtt.port import MqttPort
+from cosalette._names import validate_mqtt_name, validate_prefix
+from cosalette._settings import Settings
+
+LifespanFunc = Callable[[AppContext], contextlib.AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def _noop_lifespan(_: AppContext) -> AsyncIterator[None]:
+    yield
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{name} must be > 0 seconds (or None to disable), got {value}")
+
+
+class App(Registrar):
+    """Collects registrations, adapters and a lifespan, then runs the bridge daemon."""
+
+    def __init__(
+        self,
+        name: str,
+        version: str = "0.0.0",
+        *,
+        description: str = "IoT-to-MQTT bridge",
+        settings_class: type[Settings] = Settings,
+        dry_run: bool = False,
+        heartbeat_interval: float | None = 60.0,
+        health_check_interval: float | None = 30.0,
+        lifespan: LifespanFunc | None = None,
+        store: Any = None,
+        adapters: Mapping[Any, AdapterSpec] | None = None,
+        restart_after_failures: int = 5,
+        max_restarts: int = 3,
+        restart_cooldown: float = 5.0,
+        sustained_health_reset: float = 300.0,
+        error_type_map: Mapping[type[Exception], str] | None = None,
+    ) -> None:
+        validate_mqtt_name(name, what="App name")
+        if store is not None:
+            from cosalette._app.registration import not_supported
+
+            raise not_supported("store= (persistence)", f"App '{name}'")
+        self._name = name
+        self._version = version
+        self._description = description
+        self._settings_class = settings_class
+        self._settings: Settings | None = self._try_settings(settings_class)
+        self._dry_run = dry_run
+        _positive("heartbeat_interval", heartbeat_interval)
+        _positive("health_check_interval", health_check_interval)
+        _positive("restart_cooldown", restart_cooldown)
+        _positive("sustained_health_reset", sustained_health_reset)
+        if restart_after_failures < 0:
+            raise ValueError(f"restart_after_failures must be >= 0, got {restart_after_failures}")
+        if max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
+        self._heartbeat_interval = heartbeat_interval
+        self._health_check_interval = health_check_interval
+        self._restart_after_failures = restart_after_failures
+        self._max_restarts = max_restarts
+        self._restart_cooldown = restart_cooldown
+        self._sustained_health_reset = sustained_health_reset
+        self._lifespan: LifespanFunc = lifespan if lifespan is not None else _noop_lifespan
+        self._regs = RegistrationSet()
+        self._adapter_registry = AdapterRegistry()
+        self._error_type_map: dict[type[Exception], str] = dict(error_type_map or {})
+        for port, spec in (adapters or {}).items():
+            impl, fake = split_spec(spec)
+            self.adapter(port, impl, dry_run=fake)
+
+    @staticmethod
+    def _try_settings(settings_class: type[Settings]) -> Settings | None:
+        try:
+            return settings_class()
+        except ValueError:
+            return None
+
+    # --- properties ---------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """Application name: the MQTT topic prefix and client-id stem."""
+        return self._name
+
+    @property
+    def version(self) -> str:
+        """Application version."""
+        return self._version
+
+    @property
+    def description(self) -> str:
+        """Short description for ``--help``."""
+        return self._description
+
+    @property
+    def settings_class(self) -> type[Settings]:
+        """The Settings subclass instantiated at start-up."""
+        return self._settings_class
+
+    @property
+    def settings(self) -> Settings:
+        """Settings read at construction time (environment, ``.env``, ``settings.toml``)."""
+        if self._settings is None:
+            from cosalette._settings import load_settings
+
+            load_settings(self._settings_class)  # raises a SettingsError that says what is wrong
+            raise RuntimeError(f"Settings for app '{self._name}' could not be loaded")
+        return self._settings
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether dry-run adapters are used."""
+        return self._dry_run
+
+    @property
+    def store(self) -> None:
+        """The persistence store (persistence is not supported yet, so always None)."""
+        return None
+
+    @property
+    def state_factories(self) -> Sequence[Any]:
+        """Shared-state factories (not supported yet, so always empty)."""
+        return ()
+
+    @property
+    def adapters(self) -> Mapping[Any, _AdapterEntry]:
+        """Adapter entries by port type."""
+        return self._adapter_registry.entries
+
+    @property
+    def error_type_map(self) -> Mapping[type[Exception], str]:
+        """Exception classes mapped to ``error_type`` strings in error payloads."""
+        return self._error_type_map
+
+    # --- composition --------------------------------------------------------------------
+
+    def adapter(self, port_type: Any, impl: AdapterImpl, *, dry_run: AdapterImpl | None = None) -> None:
+        """Register *impl* for *port_type*; *dry_run* replaces it under ``--dry-run``."""
+        self._adapter_registry.register(port_type, impl, dry_run)
+
+    def include_router(
+        self,
+        router: Router,
+        *,
+        prefix: str | None = None,
+        tags: Sequence[str] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        adapters: Mapping[Any, AdapterSpec] | None = None,
+    ) -> None:
+        """Adopt *router*'s registrations (a snapshot), prefixed, tagged, with its adapters."""
+        if prefix is not None:
+            validate_prefix(prefix)
+        if dependencies:
+            raise NotImplementedError("dependencies= is reserved and not implemented; omit it")
+        overridden: set[Any] = set()
+        for port, spec in (adapters or {}).items():
+            impl, fake = split_spec(spec)
+            self.adapter(port, impl, dry_run=fake)
+            overridden.add(port)
+        for port, entry in router._adapters.entries.items():
+            if port not in overridden:
+                self.adapter(port, entry.impl, dry_run=entry.dry_run)
+        adopt(self._regs, router, prefix=prefix, tags=tuple(tags or ()))
+
+    # --- running ------------------------------------------------------------------------
+
+    async def _run_async(
+        self,
+        *,
+        mqtt: MqttPort | None = None,
+        settings: Settings | None = None,
+        shutdown_event: asyncio.Event | None = None,
+        clock: ClockPort | None = None,
+        dry_run: bool | None = None,
+        run_periodic: bool = True,
+    ) -> None:
+        """Run until *shutdown_event* is set (SIGINT/SIGTERM set it when none is given)."""
+        from cosalette._wiring.lifecycle import Runtime, install_signal_handlers
+
+        if settings is None:
+            from cosalette._settings import load_settings
+
+            settings = load_settings(self._settings_class)
+        remove_signals: Callable[[], None] | None = None
+        if shutdown_event is None:
+            shutdown_event = asyncio.Event()
+            remove_signals = install_signal_handlers(shutdown_event)
+        runtime = Runtime(
+            self, settings=settings, mqtt=mqtt, shutdown_event=shutdown_event, clock=clock,
+            dry_run=self._dry_run if dry_run is None else dry_run, run_periodic=run_periodic,
+        )
+        try:
+            await runtime.prepare()
+            await runtime.serve()
+        finally:
+            try:
+                await runtime.teardown()
+            finally:
+                if remove_signals is not None:
+                    remove_signals()
+
+    def run(self) -> None:
+        """Run the daemon in the foreground until SIGINT/SIGTERM (logging configured first)."""
+        from cosalette._app.cli import run_app
+
+        run_app(self, settings=None, dry_run=self._dry_run)
+
+    def cli(self, args: Sequence[str] | None = None) -> None:
+        """Command line for this app: ``--dry-run``, ``--log-level``, ``--env-file`` …"""
+        from cosalette._app.cli import build_cli
+
+        build_cli(self).main(args=list(args) if args is not None else None, prog_name=self._name)

@@ -1,0 +1,100 @@
+"""The command line of a cosalette app (``app.cli()``) and the foreground runner."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import click
+
+    from cosalette._app.app import App
+    from cosalette._settings import Settings
+
+EXIT_CONFIG = 2
+EXIT_WIRING = 3
+
+
+def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
+    """Load settings, configure logging, run until a signal; errors exit non-zero, no traceback."""
+    from cosalette._di.plan import InjectionError
+    from cosalette._logging import configure_logging, register_secret
+    from cosalette._settings import SettingsError, load_settings
+
+    try:
+        resolved = settings if settings is not None else load_settings(app.settings_class)
+    except SettingsError as exc:
+        print(f"{app.name}: configuration error:\n{exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    register_secret(resolved.mqtt.password)
+    configure_logging(resolved.logging, service=app.name, version=app.version)
+    try:
+        asyncio.run(app._run_async(settings=resolved, dry_run=dry_run))
+    except (InjectionError, TypeError, ValueError, LookupError) as exc:
+        if not isinstance(exc, InjectionError | LookupError) and "cosalette" not in repr(type(exc)):
+            raise
+        print(f"{app.name}: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_WIRING) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def _show_devices(app: App) -> str:
+    lines = [f"{app.name} {app.version}"]
+    groups: list[tuple[str, Any]] = [
+        ("telemetry", app.telemetry_registrations),
+        ("command", app.commands),
+        ("device", app.devices),
+        ("periodic", app.periodic_registrations),
+    ]
+    for kind, regs in groups:
+        for reg in regs:
+            extra = f" every {reg.interval}s" if isinstance(getattr(reg, "interval", None), float) else ""
+            lines.append(f"  {kind:<10} {reg.name}{extra}")
+    return "\n".join(lines)
+
+
+def build_cli(app: App) -> click.Command:
+    """A click command that runs *app* with the usual options."""
+    import click
+
+    @click.command(name=app.name, help=f"{app.description}\n\nRuns the {app.name} bridge daemon.")
+    @click.version_option(app.version, "--version", prog_name=app.name)
+    @click.option("--dry-run", is_flag=True, help="Use the dry-run (fake) adapters.")
+    @click.option(
+        "--log-level",
+        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+        help="Override the log level from the settings.",
+    )
+    @click.option("--log-format", type=click.Choice(["json", "text"]), help="Log line format.")
+    @click.option("--env-file", type=click.Path(dir_okay=False), help="Read settings from this .env file.")
+    @click.option("--settings-file", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
+    @click.option("--show-devices", is_flag=True, help="List the registered devices and exit.")
+    def command(
+        dry_run: bool,
+        log_level: str | None,
+        log_format: str | None,
+        env_file: str | None,
+        settings_file: str | None,
+        show_devices: bool,
+    ) -> None:
+        from cosalette._settings import SettingsError, load_settings
+
+        if show_devices:
+            click.echo(_show_devices(app))
+            return
+        try:
+            settings = load_settings(app.settings_class, settings_file=settings_file, env_file=env_file)
+        except SettingsError as exc:
+            raise click.ClickException(f"configuration error:\n{exc}") from None
+        updates: dict[str, Any] = {}
+        if log_level:
+            updates["level"] = log_level.upper()
+        if log_format:
+            updates["format"] = log_format
+        if updates:
+            settings = settings.model_copy(update={"logging": settings.logging.model_copy(update=updates)})
+        run_app(app, settings=settings, dry_run=dry_run or app.dry_run)
+
+    return command

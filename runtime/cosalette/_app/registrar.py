@@ -1,0 +1,445 @@
+"""The decorators and ``add_*`` methods shared by App and Router: one validation path."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from cosalette._app.registration import (
+    EnabledSpec,
+    IntervalSpec,
+    NameSpec,
+    RegistrationSet,
+    TimeoutSpec,
+    _CommandRegistration,
+    _DeviceRegistration,
+    _PeriodicRegistration,
+    _Registration,
+    _StreamRegistration,
+    _TelemetryRegistration,
+    as_tuple,
+    build_handler_plan,
+    check_unique,
+    normalise_interval,
+    not_supported,
+    validate_handler,
+    validate_init,
+    validate_name,
+)
+from cosalette._di.plan import callable_label
+
+logger = logging.getLogger("cosalette")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_COMMAND_PARAMS = frozenset({"topic", "payload"})
+
+
+def _reject_bare(name: object, decorator: str) -> None:
+    if inspect.iscoroutinefunction(name) or inspect.isasyncgenfunction(name):
+        raise TypeError(f"Use @{decorator}(...) with parentheses, not @{decorator}")
+
+
+def _resolve_name(
+    name: str | NameSpec | None, func: Callable[..., Any]
+) -> tuple[str, bool, NameSpec | None]:
+    """(name, is_root, name_spec): None → root device named after the function."""
+    if name is None:
+        return getattr(func, "__name__", "root"), True, None
+    if callable(name):
+        return getattr(func, "__name__", "dynamic"), False, name
+    return name, False, None
+
+
+class Registrar:
+    """Registration decorators; App and Router both inherit them."""
+
+    _regs: RegistrationSet
+
+    # --- read-only views ---------------------------------------------------------------
+
+    @property
+    def devices(self) -> Sequence[_DeviceRegistration]:
+        """Registered device handlers."""
+        return tuple(self._regs.devices)
+
+    @property
+    def telemetry_registrations(self) -> Sequence[_TelemetryRegistration]:
+        """Registered telemetry handlers."""
+        return tuple(self._regs.telemetry)
+
+    @property
+    def commands(self) -> Sequence[_CommandRegistration]:
+        """Registered command handlers."""
+        return tuple(self._regs.commands)
+
+    @property
+    def periodic_registrations(self) -> Sequence[_PeriodicRegistration]:
+        """Registered periodic tasks."""
+        return tuple(self._regs.periodic)
+
+    @property
+    def stream_registrations(self) -> Sequence[_StreamRegistration]:
+        """Registered streams (none until streams are supported)."""
+        return tuple(self._regs.streams)
+
+    @property
+    def has_dynamic_entities(self) -> bool:
+        """True when a ``name=`` callable expands into devices at start-up."""
+        return any(r.name_spec is not None for r in self._regs.all())
+
+    def registered_names(self) -> frozenset[str]:
+        """Names of every registered device, telemetry, command, periodic task and stream."""
+        return frozenset(r.name for r in self._regs.all())
+
+    def _add(self, reg: _Registration, target: list[Any]) -> None:
+        check_unique(reg, self._regs)
+        if reg.is_root and any(not r.is_root for r in self._regs.all() if not isinstance(r, _PeriodicRegistration)):
+            logger.warning("%s: mixing a root device with named devices is unusual", reg.label)
+        target.append(reg)
+
+    # --- telemetry ---------------------------------------------------------------------
+
+    def telemetry(
+        self,
+        name: str | NameSpec | None = None,
+        *,
+        interval: IntervalSpec | None = None,
+        schedule: Any = None,
+        schedule_spec: Any = None,
+        publish: Any = None,
+        persist: Any = None,
+        init: Callable[..., Any] | None = None,
+        enabled: EnabledSpec = True,
+        group: str | None = None,
+        triggerable: bool = False,
+        retry: int = 0,
+        retry_on: tuple[type[BaseException], ...] | None = None,
+        backoff: Any = None,
+        circuit_breaker: Any = None,
+        timeout: TimeoutSpec | None = None,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        state_model: Any = None,
+        payload_model: Any = None,
+    ) -> Callable[[F], F]:
+        """Register a polled device: its returned dict is published on ``{base}/state``."""
+        _reject_bare(name, "telemetry")
+
+        def decorator(func: F) -> F:
+            resolved, is_root, spec = _resolve_name(name, func)
+            self._register_telemetry(
+                resolved, func, is_root=is_root, name_spec=spec, interval=interval,
+                schedule=schedule, schedule_spec=schedule_spec, publish=publish,
+                persist=persist, init=init, enabled=enabled, group=group,
+                triggerable=triggerable, retry=retry, retry_on=retry_on, backoff=backoff,
+                circuit_breaker=circuit_breaker, timeout=timeout, summary=summary,
+                behavior=behavior, effects=effects, state_model=state_model,
+                payload_model=payload_model,
+            )
+            return func
+
+        return decorator
+
+    def add_telemetry(
+        self,
+        name: str | NameSpec,
+        func: Callable[..., Any],
+        *,
+        interval: IntervalSpec | None = None,
+        **options: Any,
+    ) -> None:
+        """Register an existing function as telemetry (always a named device)."""
+        if name is None:
+            raise ValueError("add_telemetry() needs a device name; root devices need the decorator")
+        resolved, _, spec = _resolve_name(name, func)
+        self._register_telemetry(resolved, func, is_root=False, name_spec=spec, interval=interval, **options)
+
+    def _register_telemetry(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        is_root: bool,
+        name_spec: NameSpec | None,
+        interval: IntervalSpec | None,
+        enabled: EnabledSpec = True,
+        init: Callable[..., Any] | None = None,
+        publish: Any = None,
+        schedule: Any = None,
+        schedule_spec: Any = None,
+        persist: Any = None,
+        group: str | None = None,
+        triggerable: bool = False,
+        retry: int = 0,
+        retry_on: tuple[type[BaseException], ...] | None = None,
+        backoff: Any = None,
+        circuit_breaker: Any = None,
+        timeout: TimeoutSpec | None = None,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        state_model: Any = None,
+        payload_model: Any = None,
+    ) -> None:
+        owner = f"telemetry '{name}' ({callable_label(func)})"
+        if enabled is False:
+            return
+        validate_handler(func, archetype="telemetry")
+        if name_spec is None:
+            validate_name(name, owner)
+        for flag, what in (
+            (schedule is not None or schedule_spec is not None, "schedule= (cron scheduling)"),
+            (persist is not None, "persist= (persistence)"),
+            (group is not None, "group= (coalescing groups)"),
+            (triggerable, "triggerable=True (triggerable telemetry)"),
+            (retry != 0 or retry_on is not None or backoff is not None, "retry=/backoff="),
+            (circuit_breaker is not None, "circuit_breaker="),
+            (timeout is not None, "timeout= on telemetry"),
+        ):
+            if flag:
+                raise not_supported(what, owner)
+        if interval is None:
+            raise ValueError(f"{owner}: interval= is required (seconds between polls)")
+        spec = normalise_interval(interval, what="interval", owner=owner)
+        if publish is not None and not hasattr(publish, "should_publish"):
+            raise TypeError(f"{owner}: publish= must be a publish strategy such as OnChange() or Every(seconds=30)")
+        init_plan = validate_init(init, owner) if init is not None else None
+        plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
+        reg = _TelemetryRegistration(
+            name=name, func=func, plan=plan, init=init, init_plan=init_plan, is_root=is_root,
+            enabled=enabled, name_spec=name_spec, summary=summary, behavior=as_tuple(behavior),
+            effects=as_tuple(effects), state_model=state_model, payload_model=payload_model,
+            interval=spec, publish=publish,
+        )
+        self._add(reg, self._regs.telemetry)
+
+    # --- command -----------------------------------------------------------------------
+
+    def command(
+        self,
+        name: str | NameSpec | None = None,
+        *,
+        init: Callable[..., Any] | None = None,
+        enabled: EnabledSpec = True,
+        sub: str | None = None,
+        sub_key: str = "command",
+        unavailable_on: tuple[type[BaseException], ...] | None = None,
+        timeout: TimeoutSpec | None = 30.0,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        state_model: Any = None,
+        payload_model: Any = None,
+    ) -> Callable[[F], F]:
+        """Register a handler for ``{base}/set``; a returned dict is published as state."""
+        _reject_bare(name, "command")
+
+        def decorator(func: F) -> F:
+            resolved, is_root, spec = _resolve_name(name, func)
+            self._register_command(
+                resolved, func, is_root=is_root, name_spec=spec, init=init, enabled=enabled,
+                sub=sub, sub_key=sub_key, unavailable_on=unavailable_on, timeout=timeout,
+                summary=summary, behavior=behavior, effects=effects,
+                state_model=state_model, payload_model=payload_model,
+            )
+            return func
+
+        return decorator
+
+    def add_command(self, name: str | NameSpec, func: Callable[..., Any], **options: Any) -> None:
+        """Register an existing function as a command handler (a named device)."""
+        is_root = bool(options.pop("is_root", False))
+        resolved, _, spec = _resolve_name(name, func)
+        self._register_command(resolved, func, is_root=is_root, name_spec=spec, **options)
+
+    def _register_command(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        is_root: bool,
+        name_spec: NameSpec | None,
+        init: Callable[..., Any] | None = None,
+        enabled: EnabledSpec = True,
+        sub: str | None = None,
+        sub_key: str = "command",
+        unavailable_on: tuple[type[BaseException], ...] | None = None,
+        timeout: TimeoutSpec | None = 30.0,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        state_model: Any = None,
+        payload_model: Any = None,
+    ) -> None:
+        owner = f"command '{name}' ({callable_label(func)})"
+        if enabled is False:
+            return
+        validate_handler(func, archetype="command")
+        if name_spec is None:
+            validate_name(name, owner)
+        if sub is not None:
+            validate_name(sub, owner)
+        if timeout is not None:
+            timeout = normalise_interval(timeout, what="timeout", owner=owner)
+        for exc in unavailable_on or ():
+            if not (isinstance(exc, type) and issubclass(exc, BaseException)):
+                raise TypeError(f"{owner}: unavailable_on= takes exception classes, got {exc!r}")
+        init_plan = validate_init(init, owner) if init is not None else None
+        plan = build_handler_plan(func, by_name=_COMMAND_PARAMS, owner=owner)
+        reg = _CommandRegistration(
+            name=name, func=func, plan=plan, init=init, init_plan=init_plan, is_root=is_root,
+            enabled=enabled, name_spec=name_spec, summary=summary, behavior=as_tuple(behavior),
+            effects=as_tuple(effects), state_model=state_model, payload_model=payload_model,
+            sub=sub, sub_key=sub_key, unavailable_on=tuple(unavailable_on or ()),
+            timeout=timeout,
+        )
+        self._add(reg, self._regs.commands)
+
+    # --- device ------------------------------------------------------------------------
+
+    def device(
+        self,
+        name: str | NameSpec | None = None,
+        *,
+        init: Callable[..., Any] | None = None,
+        enabled: EnabledSpec = True,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        state_model: Any = None,
+        payload_model: Any = None,
+    ) -> Callable[[F], F]:
+        """Register a device that owns its loop (coroutine or async generator)."""
+        _reject_bare(name, "device")
+
+        def decorator(func: F) -> F:
+            resolved, is_root, spec = _resolve_name(name, func)
+            self._register_device(
+                resolved, func, is_root=is_root, name_spec=spec, init=init, enabled=enabled,
+                summary=summary, behavior=behavior, effects=effects,
+                state_model=state_model, payload_model=payload_model,
+            )
+            return func
+
+        return decorator
+
+    def add_device(self, name: str | NameSpec, func: Callable[..., Any], **options: Any) -> None:
+        """Register an existing function as a device (a named device)."""
+        resolved, _, spec = _resolve_name(name, func)
+        self._register_device(resolved, func, is_root=False, name_spec=spec, **options)
+
+    def _register_device(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        is_root: bool,
+        name_spec: NameSpec | None,
+        init: Callable[..., Any] | None = None,
+        enabled: EnabledSpec = True,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        state_model: Any = None,
+        payload_model: Any = None,
+    ) -> None:
+        owner = f"device '{name}' ({callable_label(func)})"
+        if enabled is False:
+            return
+        validate_handler(func, archetype="device", allow_generator=True)
+        if name_spec is None:
+            validate_name(name, owner)
+        init_plan = validate_init(init, owner) if init is not None else None
+        plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
+        reg = _DeviceRegistration(
+            name=name, func=func, plan=plan, init=init, init_plan=init_plan, is_root=is_root,
+            enabled=enabled, name_spec=name_spec, summary=summary, behavior=as_tuple(behavior),
+            effects=as_tuple(effects), state_model=state_model, payload_model=payload_model,
+        )
+        self._add(reg, self._regs.devices)
+
+    # --- periodic ----------------------------------------------------------------------
+
+    def periodic(
+        self,
+        name: str,
+        *,
+        interval: IntervalSpec,
+        enabled: EnabledSpec = True,
+        init: Callable[..., Any] | None = None,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+    ) -> Callable[[F], F]:
+        """Register background work that runs every *interval* seconds (sleeping first)."""
+        _reject_bare(name, "periodic")
+
+        def decorator(func: F) -> F:
+            self._register_periodic(
+                name, func, interval=interval, enabled=enabled, init=init,
+                summary=summary, behavior=behavior,
+            )
+            return func
+
+        return decorator
+
+    def add_periodic(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        interval: IntervalSpec,
+        enabled: bool = True,
+        init: Callable[..., Any] | None = None,
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+    ) -> None:
+        """Register an existing coroutine function as a periodic task."""
+        if not isinstance(enabled, bool):
+            raise TypeError("add_periodic(enabled=) takes a bool; use @periodic for a callable")
+        self._register_periodic(
+            name, func, interval=interval, enabled=enabled, init=init,
+            summary=summary, behavior=behavior,
+        )
+
+    def _register_periodic(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        interval: IntervalSpec,
+        enabled: EnabledSpec,
+        init: Callable[..., Any] | None,
+        summary: str | None,
+        behavior: Sequence[str] | None,
+    ) -> None:
+        owner = f"periodic '{name}' ({callable_label(func)})"
+        if enabled is False:
+            return
+        validate_handler(func, archetype="periodic")
+        validate_name(name, owner)
+        spec = normalise_interval(interval, what="interval", owner=owner)
+        init_plan = validate_init(init, owner) if init is not None else None
+        plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
+        reg = _PeriodicRegistration(
+            name=name, func=func, plan=plan, init=init, init_plan=init_plan, enabled=enabled,
+            summary=summary, behavior=as_tuple(behavior), interval=spec,
+        )
+        self._add(reg, self._regs.periodic)
+
+    # --- not yet supported -------------------------------------------------------------
+
+    def stream(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        """Streams are specified but not supported yet."""
+        raise not_supported("@app.stream (streams)", type(self).__name__)
+
+    def state(self, *args: Any, **kwargs: Any) -> Any:
+        """Shared-state factories are specified but not supported yet."""
+        raise not_supported("@app.state (shared-state factories)", type(self).__name__)
+
+    def react(self, *args: Any, **kwargs: Any) -> Any:
+        """Domain-event reactors are specified but not supported yet."""
+        raise not_supported("@app.react (domain-event reactors)", type(self).__name__)

@@ -1,0 +1,258 @@
+"""Frozen registration records and the validation every entry point shares."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cosalette._clock import ClockPort
+from cosalette._context import AppContext, DeviceContext
+from cosalette._di.plan import InjectionError, InjectionPlan, build_plan, callable_label
+from cosalette._names import validate_mqtt_name
+from cosalette._settings import SettingRef, Settings
+
+IntervalSpec = float | int | datetime.timedelta | SettingRef | Callable[[Settings], float]
+EnabledSpec = bool | Callable[[Settings], bool]
+NameSpec = Callable[[Settings], Any]
+TimeoutSpec = float | int | datetime.timedelta | SettingRef | Callable[[Settings], float]
+
+DEFAULT_COMMAND_TIMEOUT = 30.0
+
+
+class NotSupportedYetError(NotImplementedError):
+    """A parameter of the spec that this runtime does not implement yet."""
+
+
+def not_supported(what: str, owner: str) -> NotSupportedYetError:
+    """The error for a feature that is accepted by the signature but not built yet."""
+    return NotSupportedYetError(
+        f"{owner}: {what} is not supported yet by this cosalette runtime; "
+        f"remove it for now (it is planned, and it would otherwise be silently ignored)"
+    )
+
+
+@dataclass(frozen=True)
+class _Registration:
+    """Fields every registration has."""
+
+    name: str
+    func: Callable[..., Any]
+    plan: InjectionPlan
+    init: Callable[..., Any] | None = None
+    init_plan: InjectionPlan | None = None
+    is_root: bool = False
+    enabled: EnabledSpec = True
+    name_spec: NameSpec | None = None
+    config: Any = None
+    prefix: str | None = None
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    behavior: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    state_model: Any = None
+    payload_model: Any = None
+
+    @property
+    def label(self) -> str:
+        """Human name for messages: archetype, device name and function."""
+        kind = type(self).__name__.strip("_").removesuffix("Registration").lower()
+        return f"{kind} '{self.name}' ({callable_label(self.func)})"
+
+
+@dataclass(frozen=True)
+class _TelemetryRegistration(_Registration):
+    """A polled device whose return value is published as state."""
+
+    interval: IntervalSpec = 0.0
+    publish: Any = None
+    persist: Any = None
+    retry: int = 0
+    retry_on: tuple[type[BaseException], ...] | None = None
+    backoff: Any = None
+    circuit_breaker: Any = None
+    timeout: TimeoutSpec | None = None
+    group: str | None = None
+    schedule: Any = None
+    triggerable: bool = False
+
+
+@dataclass(frozen=True)
+class _CommandRegistration(_Registration):
+    """A handler for ``{base}/set`` whose returned dict is published as state."""
+
+    sub: str | None = None
+    sub_key: str = "command"
+    unavailable_on: tuple[type[BaseException], ...] = ()
+    timeout: TimeoutSpec | None = DEFAULT_COMMAND_TIMEOUT
+
+
+@dataclass(frozen=True)
+class _DeviceRegistration(_Registration):
+    """A coroutine or async generator that owns its loop."""
+
+
+@dataclass(frozen=True)
+class _PeriodicRegistration(_Registration):
+    """Background work on an interval, with no MQTT presence."""
+
+    interval: IntervalSpec = 0.0
+
+
+@dataclass(frozen=True)
+class _StreamRegistration(_Registration):
+    """Placeholder for stream registrations (not supported yet)."""
+
+
+FRAMEWORK_TYPES: tuple[type, ...] = (
+    Settings,
+    DeviceContext,
+    AppContext,
+    logging.Logger,
+    ClockPort,  # type: ignore[type-abstract]
+    asyncio.Event,
+)
+
+
+def normalise_interval(value: Any, *, what: str, owner: str) -> IntervalSpec:
+    """Accept a number, timedelta, SettingRef or callable; numbers must be > 0."""
+    if isinstance(value, bool):
+        raise TypeError(f"{owner}: {what} must be a number of seconds, not a bool")
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError(f"{owner}: {what} must be > 0 seconds, got {value}")
+        return float(value)
+    if isinstance(value, SettingRef) or callable(value):
+        return value  # type: ignore[no-any-return]
+    raise TypeError(
+        f"{owner}: {what} must be seconds (float), a timedelta, setting_ref('field') "
+        f"or a callable of the settings; got {value!r}"
+    )
+
+
+def resolve_interval(value: IntervalSpec | None, settings: Settings, *, what: str, owner: str) -> float:
+    """Resolve a deferred interval against *settings* (ADR-020) and validate it."""
+    if value is None:
+        raise ValueError(f"{owner}: {what} is required")
+    if isinstance(value, SettingRef):
+        resolved: Any = value.resolve(settings)
+    elif callable(value) and not isinstance(value, int | float | datetime.timedelta):
+        resolved = value(settings)
+    else:
+        resolved = value
+    result = normalise_interval(resolved, what=what, owner=owner)
+    if not isinstance(result, float):
+        raise TypeError(f"{owner}: {what} resolved to {resolved!r}, not a number of seconds")
+    return result
+
+
+def validate_handler(func: Any, *, archetype: str, allow_generator: bool = False) -> None:
+    """Handlers are async functions (devices may also be async generators)."""
+    if inspect.iscoroutinefunction(func):
+        return
+    if allow_generator and inspect.isasyncgenfunction(func):
+        return
+    kinds = "an async function or async generator" if allow_generator else "an async function"
+    raise TypeError(f"@{archetype} handler {callable_label(func)} must be {kinds} (async def)")
+
+
+def validate_init(init: Any, owner: str) -> InjectionPlan:
+    """``init=`` is a synchronous factory whose product is not a framework type."""
+    if not callable(init):
+        raise TypeError(f"{owner}: init= must be a callable, got {init!r}")
+    if inspect.iscoroutinefunction(init) or inspect.isasyncgenfunction(init):
+        raise TypeError(f"{owner}: init= must be synchronous; async init callbacks are not allowed")
+    plan = build_plan(init, owner=f"{owner} init={callable_label(init)}")
+    returns = inspect.signature(init).return_annotation
+    hints = getattr(init, "__annotations__", {})
+    returns = hints.get("return", returns)
+    if isinstance(returns, type) and issubclass_safe(returns, FRAMEWORK_TYPES):
+        raise TypeError(
+            f"{owner}: init= returns {returns.__qualname__}, a type the framework already "
+            f"provides; wrap it in a class of your own"
+        )
+    return plan
+
+
+def issubclass_safe(cls: type, bases: tuple[type, ...]) -> bool:
+    """issubclass that tolerates Protocols and odd classes."""
+    for base in bases:
+        try:
+            if issubclass(cls, base):
+                return True
+        except TypeError:
+            continue
+    return False
+
+
+def check_init_product(product: object, owner: str) -> None:
+    """Reject an init product of a framework type (the guard for un-annotated factories)."""
+    if isinstance(product, (Settings, DeviceContext, AppContext, logging.Logger, asyncio.Event)):
+        raise TypeError(
+            f"{owner}: init= returned a {type(product).__qualname__}, a type the framework "
+            f"already provides; wrap it in a class of your own"
+        )
+
+
+def validate_name(name: str, owner: str) -> str:
+    """A device name is one non-empty topic segment without + # / or NUL."""
+    try:
+        return validate_mqtt_name(name, what="Device name")
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{owner}: {exc}") from None
+
+
+def as_tuple(value: Sequence[str] | None) -> tuple[str, ...]:
+    """Metadata lists are stored as tuples."""
+    return tuple(value) if value else ()
+
+
+def build_handler_plan(func: Any, *, by_name: frozenset[str], owner: str) -> InjectionPlan:
+    """The injection plan of a handler, with the handler named in errors."""
+    try:
+        return build_plan(func, by_name=by_name, owner=owner)
+    except InjectionError:
+        raise
+
+
+@dataclass
+class RegistrationSet:
+    """The lists a registrar (App or Router) keeps."""
+
+    devices: list[_DeviceRegistration] = field(default_factory=list)
+    telemetry: list[_TelemetryRegistration] = field(default_factory=list)
+    commands: list[_CommandRegistration] = field(default_factory=list)
+    periodic: list[_PeriodicRegistration] = field(default_factory=list)
+    streams: list[_StreamRegistration] = field(default_factory=list)
+
+    def all(self) -> list[_Registration]:
+        """Every registration."""
+        return [*self.devices, *self.telemetry, *self.commands, *self.periodic, *self.streams]
+
+
+def check_unique(new: _Registration, regs: RegistrationSet) -> None:
+    """Reject duplicate names and a second root device; commands may share a name by sub=."""
+    for other in regs.all():
+        if new.is_root and other.is_root and not _same_command_group(new, other):
+            raise ValueError(
+                f"{new.label}: an app can have only one root (unnamed) device; "
+                f"{other.label} is already the root device"
+            )
+        if other.name == new.name and not _same_command_group(new, other):
+            raise ValueError(f"{new.label}: the name '{new.name}' is already registered by {other.label}")
+
+
+def _same_command_group(a: _Registration, b: _Registration) -> bool:
+    if not (isinstance(a, _CommandRegistration) and isinstance(b, _CommandRegistration)):
+        return False
+    if a.sub is None or b.sub is None:
+        return False
+    if a.sub == b.sub and a.sub_key == b.sub_key:
+        raise ValueError(f"{a.label}: sub-command {a.sub!r} is already handled by {b.label}")
+    return True

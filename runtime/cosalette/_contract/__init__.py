@@ -1,0 +1,1 @@
+"""What an app declares, as data: snapshots and manifests."""

@@ -1,0 +1,1 @@
+"""Dependency injection: plans built at registration, bound at start-up."""

@@ -1,0 +1,88 @@
+"""Structured error payloads and their publication to the error topics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from cosalette._json import dumps
+from cosalette._mqtt.port import MqttPort
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErrorPayload:
+    """One error event, as published on ``{app}/error`` and ``{app}/{device}/error``."""
+
+    error_type: str
+    message: str
+    device: str | None
+    timestamp: str
+    details: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Serialise to compact JSON."""
+        return dumps(asdict(self))
+
+
+def build_error_payload(
+    error: Exception,
+    *,
+    error_type_map: dict[type[Exception], str] | None = None,
+    device: str | None = None,
+    details: dict[str, object] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ErrorPayload:
+    """Turn *error* into an :class:`ErrorPayload`; the map matches the exact class only."""
+    error_type = (error_type_map or {}).get(type(error), "error")
+    now = clock() if clock is not None else datetime.now(UTC)
+    return ErrorPayload(
+        error_type=error_type,
+        message=str(error),
+        device=device,
+        timestamp=now.isoformat(),
+        details=dict(details) if details else {},
+    )
+
+
+@dataclass
+class ErrorPublisher:
+    """Publishes error payloads; a failure to report never propagates to the caller."""
+
+    mqtt: MqttPort
+    topic_prefix: str
+    error_type_map: dict[type[Exception], str] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None
+
+    async def publish(
+        self,
+        error: Exception,
+        *,
+        device: str | None = None,
+        is_root: bool = False,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        """Publish *error* globally and, for a named device, on its own error topic."""
+        try:
+            payload = build_error_payload(
+                error,
+                error_type_map=self.error_type_map,
+                device=device,
+                details=details,
+                clock=self.clock,
+            ).to_json()
+        except Exception:
+            logger.exception("Could not build an error payload for %r", error)
+            return
+        await self._safe_publish(f"{self.topic_prefix}/error", payload)
+        if device is not None and not is_root:
+            await self._safe_publish(f"{self.topic_prefix}/{device}/error", payload)
+
+    async def _safe_publish(self, topic: str, payload: str) -> None:
+        try:
+            await self.mqtt.publish(topic, payload, retain=False, qos=1)
+        except Exception:
+            logger.exception("Could not publish error payload to %s", topic)

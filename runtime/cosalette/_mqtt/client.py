@@ -1,0 +1,406 @@
+"""Production MQTT adapter on aiomqtt: background connection, reconnect, bounded outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import random
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from cosalette._json import dumps
+from cosalette._mqtt.outbox import Outbox, OutboxEntry
+from cosalette._mqtt.port import MessageCallback, WillConfig
+from cosalette._mqtt.tls import build_ssl_context
+
+if TYPE_CHECKING:
+    import ssl
+
+    import aiomqtt
+
+    from cosalette._settings import MqttSettings
+
+logger = logging.getLogger(__name__)
+
+ConnectCallback = Callable[[], Awaitable[None]]
+"""Async callback run after every (re)connect, before buffered messages are sent."""
+
+PUBLISH_WINDOW = 64
+"""How many QoS>0 publishes may await their PUBACK at the same time."""
+
+_FLUSH_TIMEOUT = 1.0
+_DISCONNECT_TIMEOUT = 2.0
+_ACK_TIMEOUT = 10.0
+_SUBSCRIBE_BATCH = 64
+_DROP_LOG_INTERVAL = 5.0
+
+# Set while on_connect callbacks run: their publishes go out before the buffered backlog.
+_priority: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "cosalette_mqtt_priority", default=False
+)
+
+
+class MqttClient:
+    """Keeps one broker connection alive in a background task; ``publish`` never blocks."""
+
+    def __init__(self, settings: MqttSettings, will: WillConfig | None = None) -> None:
+        self.settings = settings
+        self.will = will
+        self.client_id = (
+            settings.client_id or f"{settings.topic_prefix or 'cosalette'}-{secrets.token_hex(4)}"
+        )
+        self._outbox = Outbox(settings.outbox_size)
+        self._subscriptions: dict[str, None] = {}  # insertion-ordered set
+        self._message_callbacks: list[MessageCallback] = []
+        self._connect_callbacks: list[ConnectCallback] = []
+        self._client: aiomqtt.Client | None = None  # set while a session is open
+        self._ready = False  # resubscribed and on_connect callbacks done
+        self._inflight: dict[asyncio.Task[None], tuple[int, OutboxEntry]] = {}
+        self._failed: list[tuple[int, OutboxEntry]] = []
+        self._seq = 0
+        self._wake = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._ssl: ssl.SSLContext | None = None
+        self._had_session = False
+        self._drops_reported = 0
+        self._last_drop_log = -_DROP_LOG_INTERVAL
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether a broker session is open and ready for publishing."""
+        return self._ready
+
+    async def start(self) -> None:
+        """Start the background connection task and return at once."""
+        if self._task is not None and not self._task.done():
+            return
+        if self._ssl is None:
+            self._ssl = build_ssl_context(self.settings)
+        self._stop_requested.clear()
+        self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.client_id}")
+
+    async def stop(self) -> None:
+        """Flush briefly, disconnect cleanly (so no last will) and end the task; idempotent."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if self._ready:
+            await self._flush(_FLUSH_TIMEOUT)
+            self._stop_requested.set()
+            done, _ = await asyncio.wait({task}, timeout=_DISCONNECT_TIMEOUT)
+            if done:
+                return
+            logger.warning("MQTT disconnect did not finish in %.0f s", _DISCONNECT_TIMEOUT)
+        self._stop_requested.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def wait_connected(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Wait until connected; return ``False`` if *timeout* seconds pass first."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def publish(
+        self,
+        topic: str,
+        payload: str | dict[str, Any],
+        *,
+        retain: bool = False,
+        qos: int = 1,
+    ) -> None:
+        """Queue a message; it is sent when connected, never waiting for the network."""
+        if not isinstance(payload, str):
+            payload = dumps(payload)
+        entry = OutboxEntry(topic, payload, retain, qos)
+        client = self._client
+        if client is not None and _priority.get():
+            if retain:
+                self._outbox.discard_retained(topic)
+            self._dispatch(client, entry)
+            return
+        if client is not None and self._ready:
+            if not self._outbox and len(self._inflight) < PUBLISH_WINDOW:
+                self._dispatch(client, entry)
+                return
+            self._enqueue(entry)
+            self._wake.set()
+            await asyncio.sleep(0)  # let the sender drain; this does not wait for the broker
+            return
+        self._enqueue(entry)
+
+    async def subscribe(self, topic: str) -> None:
+        """Subscribe to *topic* now if connected, and again after every reconnect."""
+        self._subscriptions[topic] = None
+        client = self._client
+        if client is None:
+            return
+        import aiomqtt
+
+        try:
+            await self._subscribe_all(client, [topic])
+        except aiomqtt.MqttError as exc:
+            logger.debug("Subscribe to %s deferred to the next connect: %s", topic, exc)
+
+    def on_message(self, callback: MessageCallback) -> None:
+        """Register an async ``(topic, payload)`` callback for every inbound message."""
+        self._message_callbacks.append(callback)
+
+    def on_connect(self, callback: ConnectCallback) -> None:
+        """Register an async callback run after each (re)connect, before the backlog is sent."""
+        self._connect_callbacks.append(callback)
+
+    # -- connection loop --------------------------------------------------------------------
+
+    @property
+    def _address(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    async def _run(self) -> None:
+        import aiomqtt
+        from aiomqtt.exceptions import MqttConnectError
+
+        base = self.settings.reconnect_interval
+        ceiling = max(self.settings.reconnect_max_interval, base)
+        delay = base
+        while not self._stop_requested.is_set():
+            self._had_session = False
+            level, problem = logging.WARNING, ""
+            try:
+                await self._session()
+            except MqttConnectError as exc:
+                level, problem = logging.ERROR, f"broker refused the connection: {exc}{_hint(exc)}"
+            except aiomqtt.MqttError as exc:
+                problem = str(exc.__cause__ or exc) or type(exc).__name__
+            except Exception:
+                logger.exception("Unexpected error in the MQTT connection to %s", self._address)
+                problem = "unexpected error"
+            if self._stop_requested.is_set():
+                break
+            if self._had_session:
+                delay = base
+            pause = delay * random.uniform(0.8, 1.2)
+            delay = min(delay * 2, ceiling)
+            logger.log(
+                level,
+                "%s MQTT broker %s as %s (%s); retrying in %.1f s",
+                "Lost connection to" if self._had_session else "Cannot connect to",
+                self._address,
+                self.client_id,
+                problem or "connection closed",
+                pause,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), pause)
+        logger.info("Disconnected from MQTT broker %s", self._address)
+
+    def _make_client(self) -> aiomqtt.Client:
+        import aiomqtt
+
+        s = self.settings
+        v5 = s.protocol == "5"
+        will = self.will
+        client = aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username or None,
+            password=s.password.get_secret_value() if s.password is not None else None,
+            identifier=self.client_id,
+            logger=logging.getLogger(f"{__name__}.paho"),
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            will=aiomqtt.Will(will.topic, will.payload, will.qos, will.retain) if will else None,
+            clean_session=None if v5 else True,
+            keepalive=s.keepalive,
+            timeout=_ACK_TIMEOUT,
+            max_inflight_messages=PUBLISH_WINDOW,
+            tls_context=self._ssl,
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        client.pending_calls_threshold = PUBLISH_WINDOW + _SUBSCRIBE_BATCH
+        return client
+
+    async def _session(self) -> None:
+        client = self._make_client()
+        async with client:
+            self._had_session = True
+            self._client = client
+            logger.info("Connected to MQTT broker %s as %s", self._address, self.client_id)
+            sender: asyncio.Task[None] | None = None
+            try:
+                await self._subscribe_all(client, list(self._subscriptions))
+                await self._run_connect_callbacks()
+                if self._outbox:
+                    logger.info("Sending %d buffered MQTT message(s)", len(self._outbox))
+                self._report_drops(force=True)
+                self._ready = True
+                self._connected.set()
+                sender = asyncio.create_task(self._sender(client))
+                await self._serve(client)
+            finally:
+                self._ready = False
+                self._connected.clear()
+                self._client = None
+                if sender is not None:
+                    sender.cancel()
+                self._requeue_unacknowledged()
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """Deliver inbound messages until the connection drops (raises) or stop is requested."""
+        receiver = asyncio.create_task(self._receive(client))
+        stopper = asyncio.create_task(self._stop_requested.wait())
+        try:
+            await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (receiver, stopper):
+                task.cancel()
+            await asyncio.gather(receiver, stopper, return_exceptions=True)
+        if receiver.done() and not receiver.cancelled() and receiver.exception() is not None:
+            raise receiver.exception()  # type: ignore[misc]
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            payload = _decode(message.payload)
+            for callback in list(self._message_callbacks):
+                try:
+                    await callback(topic, payload)
+                except Exception:
+                    logger.exception("MQTT message callback failed for topic %s", topic)
+
+    async def _subscribe_all(self, client: aiomqtt.Client, topics: list[str]) -> None:
+        for i in range(0, len(topics), _SUBSCRIBE_BATCH):
+            batch = topics[i : i + _SUBSCRIBE_BATCH]
+            granted = await client.subscribe([(topic, 1) for topic in batch])
+            for topic, code in zip(batch, granted, strict=False):
+                if getattr(code, "is_failure", False) or code == 0x80:
+                    logger.warning(
+                        "MQTT broker %s refused subscription to %s", self._address, topic
+                    )
+
+    async def _run_connect_callbacks(self) -> None:
+        token = _priority.set(True)
+        try:
+            for callback in list(self._connect_callbacks):
+                try:
+                    await callback()
+                except Exception:
+                    logger.exception("MQTT on_connect callback failed")
+        finally:
+            _priority.reset(token)
+
+    # -- outgoing messages ------------------------------------------------------------------
+
+    def _enqueue(self, entry: OutboxEntry) -> None:
+        if self._outbox.append(entry) is not None:
+            self._report_drops()
+
+    def _dispatch(self, client: aiomqtt.Client, entry: OutboxEntry) -> None:
+        """Hand *entry* to the client without waiting; the PUBACK is awaited in a task."""
+        self._seq += 1
+        task = asyncio.create_task(
+            client.publish(entry.topic, entry.payload, qos=entry.qos, retain=entry.retain)
+        )
+        self._inflight[task] = (self._seq, entry)
+        task.add_done_callback(self._on_published)
+
+    def _on_published(self, task: asyncio.Task[None]) -> None:
+        item = self._inflight.pop(task, None)
+        self._wake.set()
+        if item is None or task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        import aiomqtt
+
+        if isinstance(exc, aiomqtt.MqttError):
+            logger.debug("MQTT publish to %s failed (%s); will retry", item[1].topic, exc)
+            self._failed.append(item)
+        else:
+            logger.error("MQTT publish to %s dropped: %r", item[1].topic, exc)
+
+    async def _sender(self, client: aiomqtt.Client) -> None:
+        """Move the outbox into the client, keeping up to ``PUBLISH_WINDOW`` publishes in flight."""
+        while True:
+            if self._failed:
+                self._requeue(self._failed)
+                self._failed = []
+            while self._outbox and len(self._inflight) < PUBLISH_WINDOW:
+                self._dispatch(client, self._outbox.popleft())
+            self._wake.clear()
+            await self._wake.wait()
+
+    def _requeue_unacknowledged(self) -> None:
+        inflight = list(self._inflight.items())
+        self._inflight.clear()
+        for task, _ in inflight:
+            task.cancel()
+        self._requeue([*self._failed, *(item for _, item in inflight)])
+        self._failed = []
+
+    def _requeue(self, items: list[tuple[int, OutboxEntry]]) -> None:
+        if items:
+            self._outbox.requeue(entry for _, entry in sorted(items, key=lambda i: i[0]))
+            self._report_drops()
+
+    async def _flush(self, budget: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while self._ready and (self._outbox or self._inflight or self._failed):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                logger.warning(
+                    "Stopping with %d MQTT message(s) unsent",
+                    len(self._outbox) + len(self._inflight) + len(self._failed),
+                )
+                return
+            if self._inflight:
+                await asyncio.wait(set(self._inflight), timeout=remaining)
+            else:
+                self._wake.set()
+                await asyncio.sleep(0.005)
+
+    def _report_drops(self, *, force: bool = False) -> None:
+        new = self._outbox.dropped - self._drops_reported
+        now = time.monotonic()
+        if new <= 0 or (not force and now - self._last_drop_log < _DROP_LOG_INTERVAL):
+            return
+        logger.warning(
+            "MQTT outbox full (%d messages): dropped %d oldest message(s), %d in total",
+            self._outbox.capacity,
+            new,
+            self._outbox.dropped,
+        )
+        self._drops_reported = self._outbox.dropped
+        self._last_drop_log = now
+
+    def _socket(self) -> socket.socket | None:
+        """The connected socket, for tests and diagnostics."""
+        client = self._client
+        sock = client._client.socket() if client is not None else None
+        return sock if isinstance(sock, socket.socket) else None
+
+
+def _decode(payload: object) -> str:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload).decode("utf-8", errors="replace")
+    return "" if payload is None else str(payload)
+
+
+def _hint(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "auth" in text or "password" in text:
+        return " (check mqtt.username and mqtt.password)"
+    return ""

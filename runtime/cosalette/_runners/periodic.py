@@ -1,0 +1,48 @@
+"""The periodic loop (ADR-041): sleep first, call, log and continue on errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+logger = logging.getLogger("cosalette.periodic")
+
+
+class PeriodicRunner:
+    """Runs one periodic task until shutdown."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        func: Callable[..., Any],
+        kwargs: Mapping[str, object],
+        interval: float,
+        sleep: Callable[[float], Awaitable[None]],
+        shutdown_event: asyncio.Event,
+    ) -> None:
+        self.name = name
+        self._func = func
+        self._kwargs = dict(kwargs)
+        self._interval = interval
+        self._sleep = sleep
+        self._shutdown = shutdown_event
+
+    async def tick(self) -> None:
+        """Run the handler once; errors are logged with their traceback, never raised."""
+        try:
+            await self._func(**self._kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Periodic task '%s' failed; it runs again next interval", self.name)
+
+    async def run(self) -> None:
+        """Sleep, then tick, until shutdown."""
+        while not self._shutdown.is_set():
+            await self._sleep(self._interval)
+            if self._shutdown.is_set():
+                return
+            await self.tick()

@@ -1,0 +1,1 @@
+"""Start-up: deferred values resolved, dependencies bound, tasks started and stopped."""

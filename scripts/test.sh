@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up a venv (.venv), install cosalette with its test extras, run the whole test suite,
+# then a smoke run of the benchmarks. This is the README's test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -c "import cosalette.filters as f; print('filters:', f.IMPLEMENTATION)"
+.venv/bin/python -m pytest -q "$@"
+echo "== benchmark smoke run (figures are reported, not asserted)"
+COSALETTE_BENCH_SMOKE=1 .venv/bin/python -m pytest -q -s -m bench -o "python_files=bench_*.py" tests/bench

@@ -1,0 +1,249 @@
+"""A real mosquitto for integration tests, and a raw aiomqtt collector to observe it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiomqtt
+
+MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+INSTALL_HINT = (
+    "mosquitto is needed for the integration tests: install it with "
+    "`apt-get install -y mosquitto` (or `brew install mosquitto`), "
+    "or set COSALETTE_SKIP_BROKER=1 to skip them"
+)
+
+
+def find_mosquitto() -> str | None:
+    """Return the mosquitto executable, or ``None`` when it is not installed."""
+    for candidate in MOSQUITTO_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    """Whether *host*:*port* accepts a TCP connection."""
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class MosquittoBroker:
+    """One mosquitto process with a generated config; ``stop()``/``start()`` keep the ports."""
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        executable: str,
+        workdir: Path,
+        *,
+        extra_config: str = "",
+        extra_ports: tuple[int, ...] = (),
+    ) -> None:
+        self.executable = executable
+        self.workdir = workdir
+        self.port = free_port()
+        self.extra_ports = extra_ports
+        self.config_path = workdir / "mosquitto.conf"
+        self.log_path = workdir / "mosquitto.log"
+        self.config_path.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "set_tcp_nodelay true\n" + extra_config
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the broker process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start mosquitto and return once every listener accepts connections."""
+        if self.running:
+            return
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [self.executable, "-c", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        for port in (self.port, *self.extra_ports):
+            while not port_open(self.host, port):
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited at start:\n{self.log()}")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"mosquitto not listening on {port}:\n{self.log()}")
+                time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Terminate mosquitto (SIGTERM, then SIGKILL) and wait for it to exit."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def log(self) -> str:
+        """The broker's log so far (for failure messages)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message seen by a ``Collector``."""
+
+    topic: str
+    payload: str
+    retain: bool
+    qos: int
+
+
+@dataclass
+class Collector:
+    """A raw aiomqtt client that records every message on its subscriptions."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    client_kwargs: dict[str, Any] = field(default_factory=dict)
+    messages: list[Received] = field(default_factory=list)
+    _client: aiomqtt.Client | None = field(default=None, repr=False)
+    _reader: asyncio.Task[None] | None = field(default=None, repr=False)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    async def __aenter__(self) -> Collector:
+        self._client = aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            **self.client_kwargs,
+        )
+        await self._client.__aenter__()
+        self._reader = asyncio.create_task(self._read(self._client))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await self._reader
+        if self._client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._client.__aexit__(None, None, None)
+
+    @property
+    def client(self) -> aiomqtt.Client:
+        """The underlying aiomqtt client (connected inside ``async with``)."""
+        assert self._client is not None, "use the collector inside `async with`"
+        return self._client
+
+    async def subscribe(self, *topics: str) -> None:
+        """Subscribe (QoS 1) and return once the broker acknowledged."""
+        for topic in topics:
+            await self.client.subscribe(topic, qos=1)
+
+    async def publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        """Publish with QoS 1 and wait for the PUBACK."""
+        await self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def received(self, topic: str) -> list[Received]:
+        """Every message so far whose topic matches *topic* (wildcards allowed)."""
+        return [m for m in self.messages if _matches(m.topic, topic)]
+
+    def payloads(self, topic: str) -> list[str]:
+        """The payloads of ``received(topic)``."""
+        return [m.payload for m in self.received(topic)]
+
+    def clear(self) -> None:
+        """Forget the messages received so far."""
+        self.messages.clear()
+
+    async def wait_for(
+        self,
+        topic: str,
+        predicate: Callable[[str], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> Received:
+        """Return the first message on *topic* whose payload satisfies *predicate*.
+
+        Fails with ``AssertionError`` listing what did arrive when *timeout* seconds pass.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        checked = 0
+        while True:
+            while checked < len(self.messages):
+                message = self.messages[checked]
+                checked += 1
+                if _matches(message.topic, topic) and (
+                    predicate is None or predicate(message.payload)
+                ):
+                    return message
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [(m.topic, m.payload) for m in self.messages][-20:]
+                raise AssertionError(f"no matching message on {topic!r} in {timeout}s; got {seen}")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            payload = message.payload
+            if isinstance(payload, bytes | bytearray):
+                text = bytes(payload).decode("utf-8", errors="replace")
+            else:
+                text = "" if payload is None else str(payload)
+            self.messages.append(Received(message.topic.value, text, message.retain, message.qos))
+            self._arrived.set()
+
+
+def _matches(topic: str, pattern: str) -> bool:
+    return topic == pattern or aiomqtt.Topic(topic).matches(pattern)
+
+
+def skip_broker_requested() -> bool:
+    """Whether ``COSALETTE_SKIP_BROKER=1`` asks to skip broker tests."""
+    return os.environ.get("COSALETTE_SKIP_BROKER", "") not in ("", "0")
