@@ -13,7 +13,9 @@ async def watch(host: str, port: int, topics: list[str]) -> None:
         for topic in topics:
             await client.subscribe(topic)
         async for message in client.messages:
-            payload = message.payload.decode() if isinstance(message.payload, bytes) else message.payload
+            payload = (
+                message.payload.decode() if isinstance(message.payload, bytes) else message.payload
+            )
             flag = " (retained)" if message.retain else ""
             print(f"  {message.topic} {payload}{flag}", flush=True)
 

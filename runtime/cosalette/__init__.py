@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     # errors and health
     "ErrorPayload": "cosalette._errors",
     "ErrorPublisher": "cosalette._errors",
+    "StartupError": "cosalette._errors",
     "build_error_payload": "cosalette._errors",
     "DeviceStatus": "cosalette._health",
     "HeartbeatPayload": "cosalette._health",
@@ -110,66 +111,113 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from cosalette._app.app import App, LifespanFunc
-    from cosalette._app.registration import IntervalSpec, NotSupportedYetError
-    from cosalette._app.router import Router
-    from cosalette._clock import ClockPort, SystemClock
-    from cosalette._context import AppContext, Command, DeviceContext, SubEntityContext
+    from cosalette._app.app import (
+        App as App,
+        LifespanFunc as LifespanFunc,
+    )
+    from cosalette._app.registration import (
+        IntervalSpec as IntervalSpec,
+        NotSupportedYetError as NotSupportedYetError,
+    )
+    from cosalette._app.router import (
+        Router as Router,
+    )
+    from cosalette._clock import (
+        ClockPort as ClockPort,
+        SystemClock as SystemClock,
+    )
+    from cosalette._context import (
+        AppContext as AppContext,
+        Command as Command,
+        DeviceContext as DeviceContext,
+        SubEntityContext as SubEntityContext,
+    )
     from cosalette._contract.introspect import (
-        build_registry_snapshot,
-        format_registry_json,
-        format_registry_table,
+        build_registry_snapshot as build_registry_snapshot,
+        format_registry_json as format_registry_json,
+        format_registry_table as format_registry_table,
     )
-    from cosalette._cron import CronSchedule
-    from cosalette._errors import ErrorPayload, ErrorPublisher, build_error_payload
-    from cosalette._filters import Filter, MedianFilter, OneEuroFilter, Pt1Filter
+    from cosalette._cron import (
+        CronSchedule as CronSchedule,
+    )
+    from cosalette._errors import (
+        ErrorPayload as ErrorPayload,
+        ErrorPublisher as ErrorPublisher,
+        StartupError as StartupError,
+        build_error_payload as build_error_payload,
+    )
+    from cosalette._filters import (
+        Filter as Filter,
+        MedianFilter as MedianFilter,
+        OneEuroFilter as OneEuroFilter,
+        Pt1Filter as Pt1Filter,
+    )
     from cosalette._health import (
-        AdapterHealthStatus,
-        DeviceStatus,
-        HealthCheckable,
-        HealthReporter,
-        HeartbeatPayload,
-        build_will_config,
+        AdapterHealthStatus as AdapterHealthStatus,
+        DeviceStatus as DeviceStatus,
+        HealthCheckable as HealthCheckable,
+        HealthReporter as HealthReporter,
+        HeartbeatPayload as HeartbeatPayload,
+        build_will_config as build_will_config,
     )
-    from cosalette._logging import JsonFormatter, configure_logging
-    from cosalette._mqtt.client import MqttClient
-    from cosalette._mqtt.doubles import MockMqttClient, NullMqttClient
+    from cosalette._logging import (
+        JsonFormatter as JsonFormatter,
+        configure_logging as configure_logging,
+    )
+    from cosalette._mqtt.client import (
+        MqttClient as MqttClient,
+    )
+    from cosalette._mqtt.doubles import (
+        MockMqttClient as MockMqttClient,
+        NullMqttClient as NullMqttClient,
+    )
     from cosalette._mqtt.port import (
-        MessageCallback,
-        MqttLifecycle,
-        MqttMessageHandler,
-        MqttPort,
-        WillConfig,
+        MessageCallback as MessageCallback,
+        MqttLifecycle as MqttLifecycle,
+        MqttMessageHandler as MqttMessageHandler,
+        MqttPort as MqttPort,
+        WillConfig as WillConfig,
     )
     from cosalette._persistence import (
-        AllSavePolicy,
-        AnySavePolicy,
-        DeviceStore,
-        JsonFileStore,
-        MemoryStore,
-        NullStore,
-        PersistPolicy,
-        SaveOnChange,
-        SaveOnPublish,
-        SaveOnShutdown,
-        SqliteStore,
-        Store,
+        AllSavePolicy as AllSavePolicy,
+        AnySavePolicy as AnySavePolicy,
+        DeviceStore as DeviceStore,
+        JsonFileStore as JsonFileStore,
+        MemoryStore as MemoryStore,
+        NullStore as NullStore,
+        PersistPolicy as PersistPolicy,
+        SaveOnChange as SaveOnChange,
+        SaveOnPublish as SaveOnPublish,
+        SaveOnShutdown as SaveOnShutdown,
+        SqliteStore as SqliteStore,
+        Store as Store,
     )
     from cosalette._retry import (
-        BackoffStrategy,
-        CircuitBreaker,
-        ExponentialBackoff,
-        FixedBackoff,
-        LinearBackoff,
+        BackoffStrategy as BackoffStrategy,
+        CircuitBreaker as CircuitBreaker,
+        ExponentialBackoff as ExponentialBackoff,
+        FixedBackoff as FixedBackoff,
+        LinearBackoff as LinearBackoff,
     )
     from cosalette._settings import (
-        LoggingSettings,
-        MqttSettings,
-        SettingRef,
-        Settings,
-        SettingsError,
-        setting_ref,
+        LoggingSettings as LoggingSettings,
+        MqttSettings as MqttSettings,
+        SettingRef as SettingRef,
+        Settings as Settings,
+        SettingsError as SettingsError,
+        setting_ref as setting_ref,
     )
-    from cosalette._strategies import AllStrategy, AnyStrategy, Every, OnChange, PublishStrategy
-    from cosalette._streams import Stream, StreamablePort
-    from cosalette._trigger import TriggerPayload
+    from cosalette._strategies import (
+        AllStrategy as AllStrategy,
+        AnyStrategy as AnyStrategy,
+        Every as Every,
+        OnChange as OnChange,
+        PublishStrategy as PublishStrategy,
+    )
+    from cosalette._streams import (
+        Stream as Stream,
+        StreamablePort as StreamablePort,
+    )
+    from cosalette._trigger import (
+        TriggerPayload as TriggerPayload,
+    )

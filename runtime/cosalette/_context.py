@@ -209,27 +209,27 @@ class DeviceContext:
         self._commands_consumed = True
         return self._iterate_commands(timeout)
 
-    async def _iterate_commands(self, timeout: float | None) -> AsyncIterator[Command | None]:
+    async def _iterate_commands(self, wait: float | None) -> AsyncIterator[Command | None]:
         while not self.shutdown_requested:
-            command = await self._next_command(timeout)
+            command = await self._next_command(wait)
             if command is not None:
                 yield command
             elif self.shutdown_requested:
                 break
-            elif timeout is not None:
+            elif wait is not None:
                 yield None
         while not self._command_queue.empty():
             yield self._command_queue.get_nowait()
 
-    async def _next_command(self, timeout: float | None) -> Command | None:
+    async def _next_command(self, wait: float | None) -> Command | None:
         if not self._command_queue.empty():
             return self._command_queue.get_nowait()
         getter = asyncio.ensure_future(self._command_queue.get())
         stopper = asyncio.ensure_future(self._shutdown_event.wait())
         waiters: set[asyncio.Future[Any]] = {getter, stopper}
         timer: asyncio.Future[None] | None = None
-        if timeout is not None:
-            timer = asyncio.ensure_future(self._clock.sleep(timeout))
+        if wait is not None:
+            timer = asyncio.ensure_future(self._clock.sleep(wait))
             waiters.add(timer)
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

@@ -13,6 +13,11 @@ from cosalette._mqtt.port import MqttPort
 logger = logging.getLogger(__name__)
 
 
+class StartupError(RuntimeError):
+    """The app cannot start: a handler cannot be wired, an adapter cannot be built, or a
+    deferred setting is invalid. The original exception is the ``__cause__``."""
+
+
 @dataclass(frozen=True)
 class ErrorPayload:
     """One error event, as published on ``{app}/error`` and ``{app}/{device}/error``."""

@@ -95,10 +95,10 @@ class HealthReporter:
         self.set_device_status(device)
 
     async def publish_device_unavailable(self, device: str, *, is_root: bool = False) -> None:
-        """Publish retained ``"offline"`` for *device* and keep it in the heartbeat."""
+        """Publish retained ``"offline"`` for *device*; it leaves the heartbeat until online."""
         self._online[device] = False
         await self._safe_publish(self._availability_topic(device, is_root), "offline")
-        self.set_device_status(device, "unavailable")
+        self._devices.pop(device, None)
 
     def is_online(self, device: str) -> bool:
         """Whether *device* was last announced online."""
@@ -122,7 +122,7 @@ class HealthReporter:
 
     async def shutdown(self) -> None:
         """Publish ``"offline"`` for every device and the app, then forget them."""
-        for device in list(self._online):
+        for device in list(dict.fromkeys([*self._devices, *self._online])):
             topic = self._availability_topic(device, device in self._root_devices)
             await self._safe_publish(topic, "offline")
         await self._safe_publish(f"{self.topic_prefix}/status", "offline")
@@ -215,7 +215,7 @@ class HealthCheckRunner:
         now = self._clock.now()
         try:
             healthy = bool(
-                await asyncio.wait_for(self._adapters[port].health_check(), self._probe_timeout)  # type: ignore[attr-defined]
+                await asyncio.wait_for(self._adapters[port].health_check(), self._probe_timeout)
             )
         except Exception as exc:
             logger.warning("Health check of %s raised %r", port.__qualname__, exc)
@@ -262,7 +262,9 @@ class HealthCheckRunner:
                 )
                 new = replace(new, restart_exhausted=True)
             else:
-                logger.warning("Restarting adapter %s after %d failures", port.__qualname__, failures)
+                logger.warning(
+                    "Restarting adapter %s after %d failures", port.__qualname__, failures
+                )
                 ok = await self._restart(port)
                 new = replace(
                     new,

@@ -21,10 +21,3 @@ def validate_mqtt_name(name: str, *, what: str = "Name") -> str:
 def validate_sub_topic(name: str) -> str:
     """Validate a command sub-topic or sub-entity name."""
     return validate_mqtt_name(name, what="Sub-topic")
-
-
-def validate_prefix(prefix: str) -> str:
-    """Validate a router prefix: one or more segments joined by '/' (no wildcards)."""
-    for part in prefix.split("/"):
-        validate_mqtt_name(part, what="Prefix segment")
-    return prefix

@@ -55,7 +55,7 @@ class SleepRegistry:
 
     async def sleep(self, clock: ClockPort, seconds: float) -> None:
         """Sleep on *clock*; return early and quietly when shutdown is signalled."""
-        task: asyncio.Task[object] | None = asyncio.current_task()  # type: ignore[assignment]
+        task: asyncio.Task[object] | None = asyncio.current_task()
         if task is None or not self.active:
             await _racing_sleep(clock, seconds, self.event)
             return

@@ -25,6 +25,10 @@ INSTALL_HINT = (
 )
 
 
+AUTH_USER = "cosalette"
+AUTH_PASSWORD = "s3cret-pw"
+
+
 def find_mosquitto() -> str | None:
     """Return the mosquitto executable, or ``None`` when it is not installed."""
     for candidate in MOSQUITTO_CANDIDATES:
@@ -60,6 +64,7 @@ class MosquittoBroker:
         executable: str,
         workdir: Path,
         *,
+        anonymous: bool = True,
         extra_config: str = "",
         extra_ports: tuple[int, ...] = (),
     ) -> None:
@@ -71,7 +76,7 @@ class MosquittoBroker:
         self.log_path = workdir / "mosquitto.log"
         self.config_path.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
             "persistence false\n"
             "set_tcp_nodelay true\n" + extra_config
         )
@@ -204,7 +209,7 @@ class Collector:
         self,
         topic: str,
         predicate: Callable[[str], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Received:
         """Return the first message on *topic* whose payload satisfies *predicate*.
 
@@ -247,3 +252,77 @@ def _matches(topic: str, pattern: str) -> bool:
 def skip_broker_requested() -> bool:
     """Whether ``COSALETTE_SKIP_BROKER=1`` asks to skip broker tests."""
     return os.environ.get("COSALETTE_SKIP_BROKER", "") not in ("", "0")
+
+
+@dataclass
+class AuthTlsBroker:
+    """A broker requiring username/password, with a plain and a TLS listener."""
+
+    broker: MosquittoBroker
+    tls_port: int
+    ca_cert: Path
+    username: str = AUTH_USER
+    password: str = AUTH_PASSWORD
+
+    @property
+    def host(self) -> str:
+        """Listening address."""
+        return self.broker.host
+
+    @property
+    def port(self) -> int:
+        """The plain (non-TLS) listener, still with authentication."""
+        return self.broker.port
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """Generate a self-signed CA and a server cert for localhost/127.0.0.1; return paths."""
+    ext = directory / "server.ext"
+    ext.write_text(
+        "basicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    )
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt",
+             "-days", "2", "-subj", "/CN=cosalette test CA", cwd=directory)  # fmt: skip
+    _openssl("req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=localhost", cwd=directory)  # fmt: skip
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", str(ext),
+             cwd=directory)  # fmt: skip
+    return directory / "ca.crt", directory / "server.crt", directory / "server.key"
+
+
+def create_auth_tls_broker(executable: str, workdir: Path) -> AuthTlsBroker:
+    """Configure (not start) a broker with a password file and an extra TLS listener."""
+    passwd_tool = shutil.which("mosquitto_passwd")
+    if passwd_tool is None or shutil.which("openssl") is None:
+        raise RuntimeError("mosquitto_passwd and openssl are needed for the auth/TLS broker")
+    ca_cert, server_cert, server_key = make_certificates(workdir)
+    passwd = workdir / "passwd"
+    subprocess.run(
+        [passwd_tool, "-c", "-b", str(passwd), AUTH_USER, AUTH_PASSWORD],
+        check=True,
+        capture_output=True,
+    )
+    tls_port = free_port()
+    # Started as root, mosquitto would switch to its own user and lose access to tmp_path.
+    config = "user root\n" if os.geteuid() == 0 else ""
+    config += (
+        "per_listener_settings false\n"
+        f"password_file {passwd}\n"
+        f"listener {tls_port} 127.0.0.1\n"
+        f"cafile {ca_cert}\n"
+        f"certfile {server_cert}\n"
+        f"keyfile {server_key}\n"
+    )
+    broker = MosquittoBroker(
+        executable, workdir, anonymous=False, extra_config=config, extra_ports=(tls_port,)
+    )
+    return AuthTlsBroker(broker, tls_port, ca_cert)

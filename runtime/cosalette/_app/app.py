@@ -12,9 +12,15 @@ from cosalette._app.registration import RegistrationSet
 from cosalette._app.router import Router, adopt
 from cosalette._clock import ClockPort
 from cosalette._context import AppContext
-from cosalette._di.adapters import AdapterImpl, AdapterRegistry, AdapterSpec, _AdapterEntry, split_spec
+from cosalette._di.adapters import (
+    AdapterImpl,
+    AdapterRegistry,
+    AdapterSpec,
+    _AdapterEntry,
+    split_spec,
+)
 from cosalette._mqtt.port import MqttPort
-from cosalette._names import validate_mqtt_name, validate_prefix
+from cosalette._names import validate_mqtt_name
 from cosalette._settings import Settings
 
 LifespanFunc = Callable[[AppContext], contextlib.AbstractAsyncContextManager[None]]
@@ -151,7 +157,9 @@ class App(Registrar):
 
     # --- composition --------------------------------------------------------------------
 
-    def adapter(self, port_type: Any, impl: AdapterImpl, *, dry_run: AdapterImpl | None = None) -> None:
+    def adapter(
+        self, port_type: Any, impl: AdapterImpl, *, dry_run: AdapterImpl | None = None
+    ) -> None:
         """Register *impl* for *port_type*; *dry_run* replaces it under ``--dry-run``."""
         self._adapter_registry.register(port_type, impl, dry_run)
 
@@ -166,7 +174,7 @@ class App(Registrar):
     ) -> None:
         """Adopt *router*'s registrations (a snapshot), prefixed, tagged, with its adapters."""
         if prefix is not None:
-            validate_prefix(prefix)
+            validate_mqtt_name(prefix, what="Router prefix")
         if dependencies:
             raise NotImplementedError("dependencies= is reserved and not implemented; omit it")
         overridden: set[Any] = set()
@@ -203,8 +211,13 @@ class App(Registrar):
             shutdown_event = asyncio.Event()
             remove_signals = install_signal_handlers(shutdown_event)
         runtime = Runtime(
-            self, settings=settings, mqtt=mqtt, shutdown_event=shutdown_event, clock=clock,
-            dry_run=self._dry_run if dry_run is None else dry_run, run_periodic=run_periodic,
+            self,
+            settings=settings,
+            mqtt=mqtt,
+            shutdown_event=shutdown_event,
+            clock=clock,
+            dry_run=self._dry_run if dry_run is None else dry_run,
+            run_periodic=run_periodic,
         )
         try:
             await runtime.prepare()

@@ -18,7 +18,7 @@ EXIT_WIRING = 3
 
 def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
     """Load settings, configure logging, run until a signal; errors exit non-zero, no traceback."""
-    from cosalette._di.plan import InjectionError
+    from cosalette._errors import StartupError
     from cosalette._logging import configure_logging, register_secret
     from cosalette._settings import SettingsError, load_settings
 
@@ -31,9 +31,7 @@ def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
     configure_logging(resolved.logging, service=app.name, version=app.version)
     try:
         asyncio.run(app._run_async(settings=resolved, dry_run=dry_run))
-    except (InjectionError, TypeError, ValueError, LookupError) as exc:
-        if not isinstance(exc, InjectionError | LookupError) and "cosalette" not in repr(type(exc)):
-            raise
+    except StartupError as exc:
         print(f"{app.name}: cannot start: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_WIRING) from None
     except KeyboardInterrupt:
@@ -50,7 +48,11 @@ def _show_devices(app: App) -> str:
     ]
     for kind, regs in groups:
         for reg in regs:
-            extra = f" every {reg.interval}s" if isinstance(getattr(reg, "interval", None), float) else ""
+            extra = (
+                f" every {reg.interval}s"
+                if isinstance(getattr(reg, "interval", None), float)
+                else ""
+            )
             lines.append(f"  {kind:<10} {reg.name}{extra}")
     return "\n".join(lines)
 
@@ -68,8 +70,14 @@ def build_cli(app: App) -> click.Command:
         help="Override the log level from the settings.",
     )
     @click.option("--log-format", type=click.Choice(["json", "text"]), help="Log line format.")
-    @click.option("--env-file", type=click.Path(dir_okay=False), help="Read settings from this .env file.")
-    @click.option("--settings-file", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
+    @click.option(
+        "--env-file", type=click.Path(dir_okay=False), help="Read settings from this .env file."
+    )
+    @click.option(
+        "--settings-file",
+        type=click.Path(dir_okay=False),
+        help="Read settings from this TOML file.",
+    )
     @click.option("--show-devices", is_flag=True, help="List the registered devices and exit.")
     def command(
         dry_run: bool,
@@ -85,7 +93,9 @@ def build_cli(app: App) -> click.Command:
             click.echo(_show_devices(app))
             return
         try:
-            settings = load_settings(app.settings_class, settings_file=settings_file, env_file=env_file)
+            settings = load_settings(
+                app.settings_class, settings_file=settings_file, env_file=env_file
+            )
         except SettingsError as exc:
             raise click.ClickException(f"configuration error:\n{exc}") from None
         updates: dict[str, Any] = {}
@@ -94,7 +104,9 @@ def build_cli(app: App) -> click.Command:
         if log_format:
             updates["format"] = log_format
         if updates:
-            settings = settings.model_copy(update={"logging": settings.logging.model_copy(update=updates)})
+            settings = settings.model_copy(
+                update={"logging": settings.logging.model_copy(update=updates)}
+            )
         run_app(app, settings=settings, dry_run=dry_run or app.dry_run)
 
     return command

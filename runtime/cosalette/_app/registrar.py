@@ -96,7 +96,9 @@ class Registrar:
 
     def _add(self, reg: _Registration, target: list[Any]) -> None:
         check_unique(reg, self._regs)
-        if reg.is_root and any(not r.is_root for r in self._regs.all() if not isinstance(r, _PeriodicRegistration)):
+        if reg.is_root and any(
+            not r.is_root for r in self._regs.all() if not isinstance(r, _PeriodicRegistration)
+        ):
             logger.warning("%s: mixing a root device with named devices is unusual", reg.label)
         target.append(reg)
 
@@ -132,12 +134,28 @@ class Registrar:
         def decorator(func: F) -> F:
             resolved, is_root, spec = _resolve_name(name, func)
             self._register_telemetry(
-                resolved, func, is_root=is_root, name_spec=spec, interval=interval,
-                schedule=schedule, schedule_spec=schedule_spec, publish=publish,
-                persist=persist, init=init, enabled=enabled, group=group,
-                triggerable=triggerable, retry=retry, retry_on=retry_on, backoff=backoff,
-                circuit_breaker=circuit_breaker, timeout=timeout, summary=summary,
-                behavior=behavior, effects=effects, state_model=state_model,
+                resolved,
+                func,
+                is_root=is_root,
+                name_spec=spec,
+                interval=interval,
+                schedule=schedule,
+                schedule_spec=schedule_spec,
+                publish=publish,
+                persist=persist,
+                init=init,
+                enabled=enabled,
+                group=group,
+                triggerable=triggerable,
+                retry=retry,
+                retry_on=retry_on,
+                backoff=backoff,
+                circuit_breaker=circuit_breaker,
+                timeout=timeout,
+                summary=summary,
+                behavior=behavior,
+                effects=effects,
+                state_model=state_model,
                 payload_model=payload_model,
             )
             return func
@@ -156,7 +174,9 @@ class Registrar:
         if name is None:
             raise ValueError("add_telemetry() needs a device name; root devices need the decorator")
         resolved, _, spec = _resolve_name(name, func)
-        self._register_telemetry(resolved, func, is_root=False, name_spec=spec, interval=interval, **options)
+        self._register_telemetry(
+            resolved, func, is_root=False, name_spec=spec, interval=interval, **options
+        )
 
     def _register_telemetry(
         self,
@@ -206,14 +226,28 @@ class Registrar:
             raise ValueError(f"{owner}: interval= is required (seconds between polls)")
         spec = normalise_interval(interval, what="interval", owner=owner)
         if publish is not None and not hasattr(publish, "should_publish"):
-            raise TypeError(f"{owner}: publish= must be a publish strategy such as OnChange() or Every(seconds=30)")
+            raise TypeError(
+                f"{owner}: publish= must be a publish strategy "
+                "such as OnChange() or Every(seconds=30)"
+            )
         init_plan = validate_init(init, owner) if init is not None else None
         plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
         reg = _TelemetryRegistration(
-            name=name, func=func, plan=plan, init=init, init_plan=init_plan, is_root=is_root,
-            enabled=enabled, name_spec=name_spec, summary=summary, behavior=as_tuple(behavior),
-            effects=as_tuple(effects), state_model=state_model, payload_model=payload_model,
-            interval=spec, publish=publish,
+            name=name,
+            func=func,
+            plan=plan,
+            init=init,
+            init_plan=init_plan,
+            is_root=is_root,
+            enabled=enabled,
+            name_spec=name_spec,
+            summary=summary,
+            behavior=as_tuple(behavior),
+            effects=as_tuple(effects),
+            state_model=state_model,
+            payload_model=payload_model,
+            interval=spec,
+            publish=publish,
         )
         self._add(reg, self._regs.telemetry)
 
@@ -241,10 +275,21 @@ class Registrar:
         def decorator(func: F) -> F:
             resolved, is_root, spec = _resolve_name(name, func)
             self._register_command(
-                resolved, func, is_root=is_root, name_spec=spec, init=init, enabled=enabled,
-                sub=sub, sub_key=sub_key, unavailable_on=unavailable_on, timeout=timeout,
-                summary=summary, behavior=behavior, effects=effects,
-                state_model=state_model, payload_model=payload_model,
+                resolved,
+                func,
+                is_root=is_root,
+                name_spec=spec,
+                init=init,
+                enabled=enabled,
+                sub=sub,
+                sub_key=sub_key,
+                unavailable_on=unavailable_on,
+                timeout=timeout,
+                summary=summary,
+                behavior=behavior,
+                effects=effects,
+                state_model=state_model,
+                payload_model=payload_model,
             )
             return func
 
@@ -291,10 +336,22 @@ class Registrar:
         init_plan = validate_init(init, owner) if init is not None else None
         plan = build_handler_plan(func, by_name=_COMMAND_PARAMS, owner=owner)
         reg = _CommandRegistration(
-            name=name, func=func, plan=plan, init=init, init_plan=init_plan, is_root=is_root,
-            enabled=enabled, name_spec=name_spec, summary=summary, behavior=as_tuple(behavior),
-            effects=as_tuple(effects), state_model=state_model, payload_model=payload_model,
-            sub=sub, sub_key=sub_key, unavailable_on=tuple(unavailable_on or ()),
+            name=name,
+            func=func,
+            plan=plan,
+            init=init,
+            init_plan=init_plan,
+            is_root=is_root,
+            enabled=enabled,
+            name_spec=name_spec,
+            summary=summary,
+            behavior=as_tuple(behavior),
+            effects=as_tuple(effects),
+            state_model=state_model,
+            payload_model=payload_model,
+            sub=sub,
+            sub_key=sub_key,
+            unavailable_on=tuple(unavailable_on or ()),
             timeout=timeout,
         )
         self._add(reg, self._regs.commands)
@@ -319,9 +376,17 @@ class Registrar:
         def decorator(func: F) -> F:
             resolved, is_root, spec = _resolve_name(name, func)
             self._register_device(
-                resolved, func, is_root=is_root, name_spec=spec, init=init, enabled=enabled,
-                summary=summary, behavior=behavior, effects=effects,
-                state_model=state_model, payload_model=payload_model,
+                resolved,
+                func,
+                is_root=is_root,
+                name_spec=spec,
+                init=init,
+                enabled=enabled,
+                summary=summary,
+                behavior=behavior,
+                effects=effects,
+                state_model=state_model,
+                payload_model=payload_model,
             )
             return func
 
@@ -356,9 +421,19 @@ class Registrar:
         init_plan = validate_init(init, owner) if init is not None else None
         plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
         reg = _DeviceRegistration(
-            name=name, func=func, plan=plan, init=init, init_plan=init_plan, is_root=is_root,
-            enabled=enabled, name_spec=name_spec, summary=summary, behavior=as_tuple(behavior),
-            effects=as_tuple(effects), state_model=state_model, payload_model=payload_model,
+            name=name,
+            func=func,
+            plan=plan,
+            init=init,
+            init_plan=init_plan,
+            is_root=is_root,
+            enabled=enabled,
+            name_spec=name_spec,
+            summary=summary,
+            behavior=as_tuple(behavior),
+            effects=as_tuple(effects),
+            state_model=state_model,
+            payload_model=payload_model,
         )
         self._add(reg, self._regs.devices)
 
@@ -379,8 +454,13 @@ class Registrar:
 
         def decorator(func: F) -> F:
             self._register_periodic(
-                name, func, interval=interval, enabled=enabled, init=init,
-                summary=summary, behavior=behavior,
+                name,
+                func,
+                interval=interval,
+                enabled=enabled,
+                init=init,
+                summary=summary,
+                behavior=behavior,
             )
             return func
 
@@ -401,8 +481,13 @@ class Registrar:
         if not isinstance(enabled, bool):
             raise TypeError("add_periodic(enabled=) takes a bool; use @periodic for a callable")
         self._register_periodic(
-            name, func, interval=interval, enabled=enabled, init=init,
-            summary=summary, behavior=behavior,
+            name,
+            func,
+            interval=interval,
+            enabled=enabled,
+            init=init,
+            summary=summary,
+            behavior=behavior,
         )
 
     def _register_periodic(
@@ -425,8 +510,15 @@ class Registrar:
         init_plan = validate_init(init, owner) if init is not None else None
         plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
         reg = _PeriodicRegistration(
-            name=name, func=func, plan=plan, init=init, init_plan=init_plan, enabled=enabled,
-            summary=summary, behavior=as_tuple(behavior), interval=spec,
+            name=name,
+            func=func,
+            plan=plan,
+            init=init,
+            init_plan=init_plan,
+            enabled=enabled,
+            summary=summary,
+            behavior=as_tuple(behavior),
+            interval=spec,
         )
         self._add(reg, self._regs.periodic)
 

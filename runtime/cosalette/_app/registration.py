@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import inspect
 import logging
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,7 @@ FRAMEWORK_TYPES: tuple[type, ...] = (
     DeviceContext,
     AppContext,
     logging.Logger,
-    ClockPort,  # type: ignore[type-abstract]
+    ClockPort,
     asyncio.Event,
 )
 
@@ -136,7 +137,9 @@ def normalise_interval(value: Any, *, what: str, owner: str) -> IntervalSpec:
     )
 
 
-def resolve_interval(value: IntervalSpec | None, settings: Settings, *, what: str, owner: str) -> float:
+def resolve_interval(
+    value: IntervalSpec | None, settings: Settings, *, what: str, owner: str
+) -> float:
     """Resolve a deferred interval against *settings* (ADR-020) and validate it."""
     if value is None:
         raise ValueError(f"{owner}: {what} is required")
@@ -169,15 +172,21 @@ def validate_init(init: Any, owner: str) -> InjectionPlan:
     if inspect.iscoroutinefunction(init) or inspect.isasyncgenfunction(init):
         raise TypeError(f"{owner}: init= must be synchronous; async init callbacks are not allowed")
     plan = build_plan(init, owner=f"{owner} init={callable_label(init)}")
-    returns = inspect.signature(init).return_annotation
-    hints = getattr(init, "__annotations__", {})
-    returns = hints.get("return", returns)
+    returns = _return_type(init)
     if isinstance(returns, type) and issubclass_safe(returns, FRAMEWORK_TYPES):
         raise TypeError(
             f"{owner}: init= returns {returns.__qualname__}, a type the framework already "
             f"provides; wrap it in a class of your own"
         )
     return plan
+
+
+def _return_type(func: Any) -> Any:
+    """The resolved return annotation of *func* (string annotations included), or None."""
+    try:
+        return typing.get_type_hints(func).get("return")
+    except Exception:
+        return None
 
 
 def issubclass_safe(cls: type, bases: tuple[type, ...]) -> bool:
@@ -245,7 +254,9 @@ def check_unique(new: _Registration, regs: RegistrationSet) -> None:
                 f"{other.label} is already the root device"
             )
         if other.name == new.name and not _same_command_group(new, other):
-            raise ValueError(f"{new.label}: the name '{new.name}' is already registered by {other.label}")
+            raise ValueError(
+                f"{new.label}: the name '{new.name}' is already registered by {other.label}"
+            )
 
 
 def _same_command_group(a: _Registration, b: _Registration) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from cosalette._app.registrar import Registrar
 from cosalette._app.registration import RegistrationSet, _Registration, check_unique
 from cosalette._di.adapters import AdapterRegistry, AdapterSpec, split_spec
-from cosalette._names import validate_prefix
+from cosalette._names import validate_mqtt_name
 
 
 class Router(Registrar):
@@ -22,7 +22,9 @@ class Router(Registrar):
         tags: Sequence[str] | None = None,
         adapters: Mapping[Any, AdapterSpec] | None = None,
     ) -> None:
-        self._prefix = validate_prefix(prefix) if prefix else None
+        self._prefix = (
+            validate_mqtt_name(prefix, what="Router prefix") if prefix is not None else None
+        )
         self._tags: tuple[str, ...] = tuple(tags or ())
         self._regs = RegistrationSet()
         self._adapters = AdapterRegistry()

@@ -56,15 +56,23 @@ def build_registry_snapshot(app: App) -> dict[str, Any]:
             for r in app.telemetry_registrations
         ],
         "commands": [
-            {**_common(r), "sub": r.sub, "sub_key": r.sub_key,
-             "unavailable_on": [e.__name__ for e in r.unavailable_on]}
+            {
+                **_common(r),
+                "sub": r.sub,
+                "sub_key": r.sub_key,
+                "unavailable_on": [e.__name__ for e in r.unavailable_on],
+            }
             for r in app.commands
         ],
         "periodic": [
             {**_common(r), "interval": _interval(r.interval)} for r in app.periodic_registrations
         ],
         "adapters": [
-            {"port": type_label(port), "impl": describe_impl(e.impl), "dry_run": describe_impl(e.dry_run)}
+            {
+                "port": type_label(port),
+                "impl": describe_impl(e.impl),
+                "dry_run": describe_impl(e.dry_run),
+            }
             for port, e in app.adapters.items()
         ],
     }
@@ -93,21 +101,40 @@ def format_registry_table(snapshot: dict[str, Any]) -> str:
     if app.get("description"):
         header += f" — {app['description']}"
     lines = [header]
-    _section(lines, "Telemetry", [
-        [t["name"], str(t["interval"]), t["strategy"] or "-", t["handler"]]
-        for t in snapshot.get("telemetry", [])
-    ], ["name", "interval", "strategy", "handler"])
-    _section(lines, "Commands", [
-        [c["name"], c["sub"] or "-", c["payload_model"] or "-", c["handler"]]
-        for c in snapshot.get("commands", [])
-    ], ["name", "sub", "payload", "handler"])
-    _section(lines, "Devices", [
-        [d["name"], d["handler"]] for d in snapshot.get("devices", [])
-    ], ["name", "handler"])
-    _section(lines, "Periodic", [
-        [p["name"], str(p["interval"]), p["handler"]] for p in snapshot.get("periodic", [])
-    ], ["name", "interval", "handler"])
-    _section(lines, "Adapters", [
-        [a["port"], a["impl"] or "-", a["dry_run"] or "-"] for a in snapshot.get("adapters", [])
-    ], ["port", "impl", "dry_run"])
+    _section(
+        lines,
+        "Telemetry",
+        [
+            [t["name"], str(t["interval"]), t["strategy"] or "-", t["handler"]]
+            for t in snapshot.get("telemetry", [])
+        ],
+        ["name", "interval", "strategy", "handler"],
+    )
+    _section(
+        lines,
+        "Commands",
+        [
+            [c["name"], c["sub"] or "-", c["payload_model"] or "-", c["handler"]]
+            for c in snapshot.get("commands", [])
+        ],
+        ["name", "sub", "payload", "handler"],
+    )
+    _section(
+        lines,
+        "Devices",
+        [[d["name"], d["handler"]] for d in snapshot.get("devices", [])],
+        ["name", "handler"],
+    )
+    _section(
+        lines,
+        "Periodic",
+        [[p["name"], str(p["interval"]), p["handler"]] for p in snapshot.get("periodic", [])],
+        ["name", "interval", "handler"],
+    )
+    _section(
+        lines,
+        "Adapters",
+        [[a["port"], a["impl"] or "-", a["dry_run"] or "-"] for a in snapshot.get("adapters", [])],
+        ["port", "impl", "dry_run"],
+    )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cosalette._di.plan import InjectionError, _MISSING, build_plan, lookup, type_label
+from cosalette._di.plan import _MISSING, InjectionError, build_plan, lookup, type_label
 
 AdapterImpl = type | str | Callable[..., object]
 AdapterSpec = AdapterImpl | tuple[AdapterImpl, AdapterImpl]

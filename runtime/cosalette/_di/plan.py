@@ -129,7 +129,9 @@ def _payload_param(name: str, raw: Any, kind: ParamKind, has_default: bool) -> P
         base, optional = _strip_optional(_unwrap_annotated(annotation)[0])
         if base not in (str, Any, object) and kind == "payload":
             model = base
-        return Param(name, annotation, kind, model=model, optional=optional, has_default=has_default)
+        return Param(
+            name, annotation, kind, model=model, optional=optional, has_default=has_default
+        )
     return Param(name, None, kind, has_default=has_default)
 
 

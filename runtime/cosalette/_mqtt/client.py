@@ -69,6 +69,7 @@ class MqttClient:
         self._task: asyncio.Task[None] | None = None
         self._ssl: ssl.SSLContext | None = None
         self._had_session = False
+        self._connecting = False  # inside a connect attempt (stop waits for it to finish)
         self._drops_reported = 0
         self._last_drop_log = -_DROP_LOG_INTERVAL
 
@@ -95,12 +96,12 @@ class MqttClient:
             return
         if self._ready:
             await self._flush(_FLUSH_TIMEOUT)
-            self._stop_requested.set()
-            done, _ = await asyncio.wait({task}, timeout=_DISCONNECT_TIMEOUT)
-            if done:
-                return
-            logger.warning("MQTT disconnect did not finish in %.0f s", _DISCONNECT_TIMEOUT)
         self._stop_requested.set()
+        if self._ready or self._connecting:
+            # Cancelling aiomqtt mid-connect leaves a half-open socket: let the attempt end.
+            done, _ = await asyncio.wait({task}, timeout=_DISCONNECT_TIMEOUT)
+            if not done:
+                logger.warning("MQTT disconnect did not finish in %.0f s", _DISCONNECT_TIMEOUT)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -183,7 +184,7 @@ class MqttClient:
             except MqttConnectError as exc:
                 level, problem = logging.ERROR, f"broker refused the connection: {exc}{_hint(exc)}"
             except aiomqtt.MqttError as exc:
-                problem = str(exc.__cause__ or exc) or type(exc).__name__
+                problem = _describe(exc)
             except Exception:
                 logger.exception("Unexpected error in the MQTT connection to %s", self._address)
                 problem = "unexpected error"
@@ -204,7 +205,7 @@ class MqttClient:
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_requested.wait(), pause)
-        logger.info("Disconnected from MQTT broker %s", self._address)
+        logger.info("MQTT client for %s stopped", self._address)
 
     def _make_client(self) -> aiomqtt.Client:
         import aiomqtt
@@ -218,7 +219,6 @@ class MqttClient:
             username=s.username or None,
             password=s.password.get_secret_value() if s.password is not None else None,
             identifier=self.client_id,
-            logger=logging.getLogger(f"{__name__}.paho"),
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             will=aiomqtt.Will(will.topic, will.payload, will.qos, will.retain) if will else None,
             clean_session=None if v5 else True,
@@ -233,7 +233,18 @@ class MqttClient:
 
     async def _session(self) -> None:
         client = self._make_client()
-        async with client:
+        self._connecting = True
+        try:
+            await client.__aenter__()
+        except asyncio.CancelledError:
+            _abandon(client)
+            raise
+        finally:
+            self._connecting = False
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_exit(client)  # a clean DISCONNECT on the way out
+            if self._stop_requested.is_set():
+                return
             self._had_session = True
             self._client = client
             logger.info("Connected to MQTT broker %s as %s", self._address, self.client_id)
@@ -397,6 +408,28 @@ def _decode(payload: object) -> str:
     if isinstance(payload, bytes | bytearray):
         return bytes(payload).decode("utf-8", errors="replace")
     return "" if payload is None else str(payload)
+
+
+def _abandon(client: aiomqtt.Client) -> None:
+    """Close a half-open connection quietly; aiomqtt cannot be cancelled mid-connect."""
+    sock = client._client.socket()
+    if not isinstance(sock, socket.socket):
+        return
+    loop = asyncio.get_running_loop()
+    if sock.fileno() >= 0:
+        loop.remove_reader(sock.fileno())
+        loop.remove_writer(sock.fileno())
+    if client._misc_task is not None:
+        client._misc_task.cancel()
+    sock.close()
+
+
+def _describe(exc: Exception) -> str:
+    cause = exc.__cause__ or exc
+    text = str(cause)
+    if "Unspecified error" in text or "connection was lost" in text.lower():
+        return "connection lost"
+    return text or type(cause).__name__
 
 
 def _hint(exc: Exception) -> str:

@@ -137,7 +137,8 @@ def _handler_arguments(handler: Callable[..., Any]) -> Callable[[Command], tuple
     if cached is not None:
         return cached
     params = [
-        p for p in inspect.signature(handler).parameters.values()
+        p
+        for p in inspect.signature(handler).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     names = [p.name for p in params]
@@ -212,6 +213,8 @@ def payload_params_for(reg: _CommandRegistration) -> tuple[tuple[Param, ...], tu
     for p in reg.plan.params:
         if p.kind == "topic":
             topics.append(p.name)
-        elif p.kind == "payload" or (p.kind == "inject" and model is not None and p.annotation is model):
+        elif p.kind == "payload" or (
+            p.kind == "inject" and model is not None and p.annotation is model
+        ):
             payload.append(p)
     return tuple(payload), tuple(topics)

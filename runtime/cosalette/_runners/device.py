@@ -14,7 +14,9 @@ from cosalette._context import DeviceContext
 logger = logging.getLogger("cosalette.supervisor")
 
 
-async def run_device(func: Callable[..., Any], kwargs: Mapping[str, object], ctx: DeviceContext) -> None:
+async def run_device(
+    func: Callable[..., Any], kwargs: Mapping[str, object], ctx: DeviceContext
+) -> None:
     """Run a device coroutine, or drive an async generator one unit of work per ``yield``."""
     result = func(**kwargs)
     if inspect.isasyncgen(result):
@@ -82,7 +84,11 @@ class TaskSupervisor:
             restarts += 1
             self.restarts[name] = restarts
             logger.warning(
-                "'%s' crashed; restart %d/%d in %.1f s", name, restarts, self._max_restarts, self._cooldown
+                "'%s' crashed; restart %d/%d in %.1f s",
+                name,
+                restarts,
+                self._max_restarts,
+                self._cooldown,
             )
             await self._sleep(self._cooldown)
             if self._shutdown.is_set():

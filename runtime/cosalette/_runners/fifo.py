@@ -8,6 +8,7 @@ is busy, messages queue behind it and the same task drains them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections import deque
@@ -81,7 +82,5 @@ class EntityQueue(Generic[M]):
         task = self._task
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass

@@ -48,7 +48,9 @@ def parse_json_object(payload: str) -> dict[str, Any]:
     try:
         data = json.loads(payload)
     except (json.JSONDecodeError, ValueError) as exc:
-        raise InvalidPayloadError(f"payload is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        raise InvalidPayloadError(
+            f"payload is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
+        ) from None
     if not isinstance(data, dict):
         raise InvalidPayloadError(f"payload must be a JSON object, got {type(data).__name__}")
     return data

@@ -13,6 +13,7 @@ from cosalette._app.registration import (
     RegistrationSet,
     _CommandRegistration,
     _Registration,
+    _return_type,
     check_init_product,
 )
 from cosalette._clock import ClockPort
@@ -22,7 +23,12 @@ from cosalette._di.plan import InjectionPlan, bind, logger_for
 from cosalette._errors import ErrorPublisher
 from cosalette._health import HealthReporter
 from cosalette._mqtt.port import MqttPort
-from cosalette._runners.command import BoundCommand, CommandEntity, DeviceCommands, payload_params_for
+from cosalette._runners.command import (
+    BoundCommand,
+    CommandEntity,
+    DeviceCommands,
+    payload_params_for,
+)
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.telemetry import TelemetryRunner
@@ -99,9 +105,15 @@ class WiringBuilder:
 
     def _context(self, name: str, is_root: bool) -> DeviceContext:
         return DeviceContext(
-            name=name, settings=self.settings, mqtt=self.mqtt, topic_prefix=self.prefix,
-            shutdown_event=self.shutdown_event, adapters=self.adapters, clock=self.clock,
-            is_root=is_root, _sleeps=self.sleeps,
+            name=name,
+            settings=self.settings,
+            mqtt=self.mqtt,
+            topic_prefix=self.prefix,
+            shutdown_event=self.shutdown_event,
+            adapters=self.adapters,
+            clock=self.clock,
+            is_root=is_root,
+            _sleeps=self.sleeps,
         )
 
     def _providers_for(self, reg: _Registration, ctx: DeviceContext | None) -> dict[Any, object]:
@@ -114,12 +126,14 @@ class WiringBuilder:
             product = call_injected(reg.init, providers, owner=f"{reg.label} init=")
             check_init_product(product, reg.label)
             providers[type(product)] = product
-            returns = getattr(reg.init, "__annotations__", {}).get("return")
+            returns = _return_type(reg.init)
             if isinstance(returns, type):
                 providers[returns] = product
         return providers
 
-    def _bind(self, plan: InjectionPlan, providers: Mapping[Any, object], reg: _Registration) -> dict[str, object]:
+    def _bind(
+        self, plan: InjectionPlan, providers: Mapping[Any, object], reg: _Registration
+    ) -> dict[str, object]:
         return bind(plan, providers, owner=reg.label)
 
     def _reporting(self, name: str, is_root: bool) -> DeviceReporting:
@@ -139,22 +153,43 @@ class WiringBuilder:
                 strategy._bind(self.clock)
             reporting = self._reporting(reg.name, reg.is_root)
             runner = TelemetryRunner(
-                func=reg.func, kwargs=kwargs, ctx=ctx, interval=float(reg.interval),  # type: ignore[arg-type]
-                strategy=strategy, reporting=reporting, label=reg.label,
+                func=reg.func,
+                kwargs=kwargs,
+                ctx=ctx,
+                interval=float(reg.interval),  # type: ignore[arg-type]
+                strategy=strategy,
+                reporting=reporting,
+                label=reg.label,
             )
-            units.append(DeviceUnit(reg.name, reg.is_root, ctx, reporting, "telemetry",
-                                    telemetry=runner, adapters_used=self._adapters_used(reg.plan)))
+            units.append(
+                DeviceUnit(
+                    reg.name,
+                    reg.is_root,
+                    ctx,
+                    reporting,
+                    "telemetry",
+                    telemetry=runner,
+                    adapters_used=self._adapters_used(reg.plan),
+                )
+            )
         units.extend(self._command_units(regs.commands))
-        for reg in regs.devices:
-            ctx = self._context(reg.name, reg.is_root)
-            kwargs = self._bind(reg.plan, self._providers_for(reg, ctx), reg)
-            reporting = self._reporting(reg.name, reg.is_root)
-            units.append(DeviceUnit(
-                reg.name, reg.is_root, ctx, reporting, "device",
-                device_commands=DeviceCommands(ctx=ctx, reporting=reporting),
-                device_func=reg.func, device_kwargs=kwargs,
-                adapters_used=self._adapters_used(reg.plan),
-            ))
+        for dev in regs.devices:
+            ctx = self._context(dev.name, dev.is_root)
+            kwargs = self._bind(dev.plan, self._providers_for(dev, ctx), dev)
+            reporting = self._reporting(dev.name, dev.is_root)
+            units.append(
+                DeviceUnit(
+                    dev.name,
+                    dev.is_root,
+                    ctx,
+                    reporting,
+                    "device",
+                    device_commands=DeviceCommands(ctx=ctx, reporting=reporting),
+                    device_func=dev.func,
+                    device_kwargs=kwargs,
+                    adapters_used=self._adapters_used(dev.plan),
+                )
+            )
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
         return Wiring(units=units, periodic=periodic)
 
@@ -163,9 +198,12 @@ class WiringBuilder:
         kwargs = self._bind(reg.plan, self._providers_for(reg, None), reg)
         ctx = self._context(reg.name, False)
         return PeriodicRunner(
-            name=reg.name, func=reg.func, kwargs=kwargs,
+            name=reg.name,
+            func=reg.func,
+            kwargs=kwargs,
             interval=float(reg.interval),  # type: ignore[attr-defined]
-            sleep=ctx.sleep, shutdown_event=self.shutdown_event,
+            sleep=ctx.sleep,
+            shutdown_event=self.shutdown_event,
         )
 
     def _command_units(self, regs: list[_CommandRegistration]) -> list[DeviceUnit]:
@@ -181,15 +219,26 @@ class WiringBuilder:
             for reg in group:
                 payload_params, topic_params = payload_params_for(reg)
                 skip = {p.name for p in payload_params}
-                plan = InjectionPlan(reg.plan.func, tuple(p for p in reg.plan.params if p.name not in skip))
+                plan = InjectionPlan(
+                    reg.plan.func, tuple(p for p in reg.plan.params if p.name not in skip)
+                )
                 kwargs = self._bind(plan, self._providers_for(reg, ctx), reg)
                 timeout = float(reg.timeout) if reg.timeout is not None else None  # type: ignore[arg-type]
                 bound.append(BoundCommand(reg, kwargs, payload_params, topic_params, timeout))
                 used.extend(self._adapters_used(reg.plan))
             reporting = self._reporting(name, is_root)
             entity = CommandEntity(ctx=ctx, handlers=bound, reporting=reporting, health=self.health)
-            units.append(DeviceUnit(name, is_root, ctx, reporting, "command",
-                                    commands=entity, adapters_used=tuple(dict.fromkeys(used))))
+            units.append(
+                DeviceUnit(
+                    name,
+                    is_root,
+                    ctx,
+                    reporting,
+                    "command",
+                    commands=entity,
+                    adapters_used=tuple(dict.fromkeys(used)),
+                )
+            )
         return units
 
 

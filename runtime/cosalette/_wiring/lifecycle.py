@@ -10,9 +10,11 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from cosalette._app.registration import RegistrationSet
 from cosalette._clock import ClockPort, SystemClock
 from cosalette._context import AppContext
-from cosalette._errors import ErrorPublisher
+from cosalette._di.plan import InjectionError
+from cosalette._errors import ErrorPublisher, StartupError
 from cosalette._health import HealthCheckRunner, HealthReporter, build_will_config
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort
 from cosalette._runners.device import TaskSupervisor, run_device
@@ -71,7 +73,7 @@ class Runtime:
             self.mqtt, self.prefix, {**FRAMEWORK_ERROR_TYPES, **app.error_type_map}
         )
         self.health = HealthReporter(self.mqtt, self.prefix, app.version, self.clock)
-        self.regs = expand(app._regs, settings)
+        self.regs = RegistrationSet()
         self.adapters: dict[Any, object] = {}
         self.wiring: Wiring | None = None
         self.builder: WiringBuilder | None = None
@@ -80,11 +82,24 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._stack = contextlib.AsyncExitStack()
         self.health_checks: HealthCheckRunner | None = None
+        self._served = False
 
     # --- phase 1 and 2: adapters, lifespan, wiring --------------------------------------
 
     async def prepare(self) -> None:
-        """Build and enter adapters, enter the lifespan, bind every handler."""
+        """Build and enter adapters, enter the lifespan, bind every handler.
+
+        Problems found here raise :class:`StartupError` before anything is published.
+        """
+        try:
+            await self._prepare()
+        except StartupError:
+            raise
+        except (InjectionError, ImportError, LookupError, TypeError, ValueError) as exc:
+            raise StartupError(f"{self.app.name}: {exc}") from exc
+
+    async def _prepare(self) -> None:
+        self.regs = expand(self.app._regs, self.settings)
         base = {Settings: self.settings, type(self.settings): self.settings, ClockPort: self.clock}
         built = self.app._adapter_registry.build_all(base, dry_run=self.dry_run)
         for port, adapter in built.items():
@@ -93,16 +108,23 @@ class Runtime:
             self.app._lifespan(AppContext(settings=self.settings, adapters=self.adapters))
         )
         self.builder = WiringBuilder(
-            settings=self.settings, settings_class=self.app.settings_class, mqtt=self.mqtt,
-            topic_prefix=self.prefix, shutdown_event=self.shutdown_event, adapters=self.adapters,
-            clock=self.clock, sleeps=self.sleeps, errors=self.errors, health=self.health,
+            settings=self.settings,
+            settings_class=self.app.settings_class,
+            mqtt=self.mqtt,
+            topic_prefix=self.prefix,
+            shutdown_event=self.shutdown_event,
+            adapters=self.adapters,
+            clock=self.clock,
+            sleeps=self.sleeps,
+            errors=self.errors,
+            health=self.health,
         )
         self.wiring = self.builder.build(self.regs, run_periodic=self.run_periodic)
         self._build_routes(self.wiring)
 
     async def _enter(self, adapter: object) -> object:
         if hasattr(adapter, "__aenter__") and hasattr(adapter, "__aexit__"):
-            entered = await self._stack.enter_async_context(adapter)  # type: ignore[arg-type]
+            entered = await self._stack.enter_async_context(adapter)
             return entered if entered is not None else adapter
         return adapter
 
@@ -159,7 +181,11 @@ class Runtime:
             f"({self.settings.mqtt.max_payload_bytes})"
         )
         if unit is None:
-            unit = next((u for u in self.wiring.units if f"{u.ctx.topic_base}/set" == topic), None) if self.wiring else None
+            unit = (
+                next((u for u in self.wiring.units if f"{u.ctx.topic_base}/set" == topic), None)
+                if self.wiring
+                else None
+            )
         if unit is not None:
             await unit.reporting.bad_input(exc, topic=topic)
         else:
@@ -170,6 +196,7 @@ class Runtime:
     async def serve(self) -> None:
         """Connect, announce, start every task, and wait for shutdown."""
         assert self.wiring is not None, "prepare() must run first"
+        self._served = True
         self.sleeps.start()
         if isinstance(self.mqtt, MqttMessageHandler):
             self.mqtt.on_message(self.on_message)
@@ -193,9 +220,12 @@ class Runtime:
 
     def _start_tasks(self, wiring: Wiring) -> None:
         supervisor = TaskSupervisor(
-            max_restarts=self.app._max_restarts, restart_cooldown=self.app._restart_cooldown,
-            sustained_health_reset=self.app._sustained_health_reset, clock=self.clock,
-            sleep=self._sleep, shutdown_event=self.shutdown_event,
+            max_restarts=self.app._max_restarts,
+            restart_cooldown=self.app._restart_cooldown,
+            sustained_health_reset=self.app._sustained_health_reset,
+            clock=self.clock,
+            sleep=self._sleep,
+            shutdown_event=self.shutdown_event,
         )
         for unit in wiring.units:
             start = self._unit_start(unit)
@@ -203,9 +233,14 @@ class Runtime:
                 continue
             self._spawn(
                 supervisor.supervise(
-                    unit.name, start,
-                    on_crash=lambda exc, u=unit: u.reporting.error(exc, what=f"{u.kind} '{u.name}'"),  # type: ignore[misc]
-                    on_give_up=lambda u=unit: self.health.publish_device_unavailable(u.name, is_root=u.is_root),  # type: ignore[misc]
+                    unit.name,
+                    start,
+                    on_crash=lambda exc, u=unit: u.reporting.error(
+                        exc, what=f"{u.kind} '{u.name}'"
+                    ),  # type: ignore[misc]
+                    on_give_up=lambda u=unit: self.health.publish_device_unavailable(
+                        u.name, is_root=u.is_root
+                    ),  # type: ignore[misc]
                 ),
                 f"cosalette:{unit.kind}:{unit.name}",
             )
@@ -219,9 +254,11 @@ class Runtime:
         if unit.telemetry is not None:
             return unit.telemetry.run
         if unit.device_func is not None:
+
             def start(u: DeviceUnit = unit) -> Awaitable[None]:
                 u.ctx._reset_commands()
                 return run_device(u.device_func, u.device_kwargs, u.ctx)
+
             return start
         return None
 
@@ -243,7 +280,10 @@ class Runtime:
             for port in unit.adapters_used:
                 by_adapter.setdefault(port, []).append((unit.name, unit.is_root))
         runner = HealthCheckRunner(
-            self.adapters, by_adapter, self.health, self.clock,
+            self.adapters,
+            by_adapter,
+            self.health,
+            self.clock,
             restart_after_failures=self.app._restart_after_failures,
             max_restarts=self.app._max_restarts,
             sustained_health_reset=self.app._sustained_health_reset,
@@ -288,7 +328,11 @@ class Runtime:
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=TEARDOWN_GRACE)
             for task in pending:
-                logger.warning("Task %s did not stop within %.0f s; cancelling it", task.get_name(), TEARDOWN_GRACE)
+                logger.warning(
+                    "Task %s did not stop within %.0f s; cancelling it",
+                    task.get_name(),
+                    TEARDOWN_GRACE,
+                )
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.wiring is not None:
@@ -298,7 +342,8 @@ class Runtime:
                         with contextlib.suppress(Exception):
                             await asyncio.wait_for(queue.queue.join(), TEARDOWN_GRACE)
                         await queue.queue.cancel()
-        await self.health.shutdown()
+        if self._served:
+            await self.health.shutdown()
         try:
             await self._stack.aclose()
         finally:

@@ -62,10 +62,15 @@ class AppHarness:
         app: App | None = None,
         **settings_overrides: Any,
     ) -> Self:
-        """A harness with a fresh App (or *app*), doubles, and settings from *settings_overrides*."""
+        """A harness around a fresh App (or *app*), with settings from *settings_overrides*."""
         if app is None:
-            app = App(name=name, version=version, dry_run=dry_run, lifespan=lifespan,
-                      settings_class=settings_class)
+            app = App(
+                name=name,
+                version=version,
+                dry_run=dry_run,
+                lifespan=lifespan,
+                settings_class=settings_class,
+            )
         return cls(
             app=app,
             settings=make_settings(app.settings_class, **settings_overrides),
@@ -82,8 +87,11 @@ class AppHarness:
     async def run(self) -> None:
         """Run the app until :meth:`trigger_shutdown`."""
         await self.app._run_async(
-            mqtt=self.mqtt, settings=self.settings, shutdown_event=self.shutdown_event,
-            clock=self.clock, run_periodic=self.run_periodic,
+            mqtt=self.mqtt,
+            settings=self.settings,
+            shutdown_event=self.shutdown_event,
+            clock=self.clock,
+            run_periodic=self.run_periodic,
         )
 
     async def start(self) -> None:
@@ -131,8 +139,10 @@ class AppHarness:
     def _topic(self, device: str, suffix: str) -> str:
         return f"{self.prefix}/{device}/{suffix}" if device else f"{self.prefix}/{suffix}"
 
-    async def inject_command(self, device: str, payload: str | dict[str, Any], topic: str | None = None) -> None:
-        """Deliver *payload* to ``{prefix}/{device}/set`` (or *topic*) and wait until it is handled."""
+    async def inject_command(
+        self, device: str, payload: str | dict[str, Any], topic: str | None = None
+    ) -> None:
+        """Deliver *payload* to ``{prefix}/{device}/set`` (or *topic*); wait until handled."""
         text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
         await self.mqtt.deliver(topic or self._topic(device, "set"), text)
         await settle()
@@ -146,8 +156,13 @@ class AppHarness:
             known = ", ".join(r.name for r in self.app.periodic_registrations) or "none"
             raise ValueError(f"No periodic task named '{name}' (registered: {known})")
         runtime = Runtime(
-            self.app, settings=self.settings, mqtt=self.mqtt, shutdown_event=asyncio.Event(),
-            clock=self.clock, dry_run=self.app.dry_run, run_periodic=False,
+            self.app,
+            settings=self.settings,
+            mqtt=self.mqtt,
+            shutdown_event=asyncio.Event(),
+            clock=self.clock,
+            dry_run=self.app.dry_run,
+            run_periodic=False,
         )
         await runtime.prepare()
         try:
@@ -167,11 +182,15 @@ class AppHarness:
     def _state_topic(self, topic: str) -> str:
         return topic if "/" in topic else self._topic(topic, "state")
 
-    def assert_published(self, topic: str, contains: str | dict[str, Any] | None = None, count: int | None = None) -> None:
+    def assert_published(
+        self, topic: str, contains: str | dict[str, Any] | None = None, count: int | None = None
+    ) -> None:
         """Assert something was published on *topic* (containing *contains*, *count* times)."""
         payloads = self.messages_for(topic)
         if count is not None and len(payloads) != count:
-            raise AssertionError(f"{topic}: expected {count} publishes, got {len(payloads)}: {payloads}")
+            raise AssertionError(
+                f"{topic}: expected {count} publishes, got {len(payloads)}: {payloads}"
+            )
         if not payloads:
             seen = sorted({t for t, *_ in self.mqtt.published})
             raise AssertionError(f"nothing published on {topic}; topics seen: {seen}")
@@ -183,7 +202,9 @@ class AppHarness:
         full = self._state_topic(topic)
         payloads = self.messages_for(full)
         if count is not None and len(payloads) != count:
-            raise AssertionError(f"{full}: expected {count} states, got {len(payloads)}: {payloads}")
+            raise AssertionError(
+                f"{full}: expected {count} states, got {len(payloads)}: {payloads}"
+            )
         if not payloads:
             raise AssertionError(f"no state published on {full}")
         last = json.loads(payloads[-1])
@@ -193,16 +214,22 @@ class AppHarness:
     def assert_subscribed(self, topic: str) -> None:
         """Assert the app subscribed to *topic*."""
         if topic not in self.mqtt.subscriptions:
-            raise AssertionError(f"not subscribed to {topic}; subscriptions: {self.mqtt.subscriptions}")
+            raise AssertionError(
+                f"not subscribed to {topic}; subscriptions: {self.mqtt.subscriptions}"
+            )
 
-    async def wait_for_publish_count(self, topic: str, n: int, *, max_rounds: int = 10_000) -> list[str]:
+    async def wait_for_publish_count(
+        self, topic: str, n: int, *, max_rounds: int = 10_000
+    ) -> list[str]:
         """Let the loop run until *topic* has at least *n* publishes (no time passes)."""
         for _ in range(max_rounds):
             payloads = self.messages_for(topic)
             if len(payloads) >= n:
                 return payloads
             await asyncio.sleep(0)
-        raise AssertionError(f"{topic}: expected {n} publishes, got {len(self.messages_for(topic))}")
+        raise AssertionError(
+            f"{topic}: expected {n} publishes, got {len(self.messages_for(topic))}"
+        )
 
 
 def _contains(payload: str, expected: str | dict[str, Any]) -> bool:

@@ -20,7 +20,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     func = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
-    if pyfuncitem.get_closest_marker("asyncio") is not None and pyfuncitem.config.pluginmanager.has_plugin("asyncio"):
+    if pyfuncitem.get_closest_marker(
+        "asyncio"
+    ) is not None and pyfuncitem.config.pluginmanager.has_plugin("asyncio"):
         return None
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}

@@ -26,6 +26,32 @@ def make_settings(settings_class: type[S] = Settings, **overrides: Any) -> S:  #
     Nested values go as dicts (``mqtt={"host": "x"}``) or with ``__`` (``mqtt__host="x"``);
     environment variables, ``.env`` and ``settings.toml`` are ignored so tests are isolated.
     """
-    data = _nest(overrides)
-    instance: S = settings_class.__pydantic_validator__.validate_python(data)
+    isolated = _isolated(settings_class)
+    instance: S = isolated(**_nest(overrides))
     return instance
+
+
+_ISOLATED: dict[type[Settings], type[Settings]] = {}
+
+
+def _isolated(settings_class: type[S]) -> type[S]:
+    """A subclass of *settings_class* whose only source is its keyword arguments."""
+    cached = _ISOLATED.get(settings_class)
+    if cached is None:
+
+        def sources(
+            cls: type[Settings], /, settings_cls: type[Any], init_settings: Any, **_: Any
+        ) -> tuple[Any, ...]:
+            return (init_settings,)
+
+        cached = type(
+            settings_class.__name__,
+            (settings_class,),
+            {
+                "settings_customise_sources": classmethod(sources),
+                "__module__": settings_class.__module__,
+                "__qualname__": settings_class.__qualname__,
+            },
+        )
+        _ISOLATED[settings_class] = cached
+    return cached  # type: ignore[return-value]

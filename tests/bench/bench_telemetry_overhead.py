@@ -1,0 +1,166 @@
+"""Benchmark: framework overhead per telemetry cycle, against a hand-written polling loop.
+
+Both subjects run in one event loop, each on its own ``FakeClock`` and ``MockMqttClient``,
+and are driven the same way: advance the clock by one interval, then yield to the loop
+the minimal number of times (measured at start-up) until the task is asleep again. The
+floor is what a user would write by hand: call the handler, publish its result retained
+at QoS 1, sleep on the clock. Overhead = framework time per cycle - floor time per cycle.
+
+Every round checks that exactly one state publish and one handler call happened per cycle
+and that the task is asleep at the next deadline, so skipped cycles cannot look fast.
+Reports; never asserts the target. ``COSALETTE_BENCH_SMOKE=1`` uses small counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _report.py sits beside this file
+from _report import report
+
+import cosalette
+from cosalette.testing import AppHarness, FakeClock, MockMqttClient
+
+SMOKE = os.environ.get("COSALETTE_BENCH_SMOKE", "") not in ("", "0")
+CYCLES = 500 if SMOKE else 20_000  # cycles per timed round
+ROUNDS = 3 if SMOKE else 9  # rounds per subject, interleaved; the fastest round counts
+INTERVAL = 1.0
+TOPIC = "bench/t/state"
+FLOOR_NAME = "hand-written loop"
+TARGET = "<=5 us/cycle (other impl ~63)"
+MAX_YIELDS = 50
+
+
+class _Subject:
+    """One polling loop under test: its clock, its MQTT double and its handler-call count."""
+
+    def __init__(self, name: str, clock: FakeClock, mqtt: MockMqttClient) -> None:
+        self.name = name
+        self.clock = clock
+        self.mqtt = mqtt
+        self.calls = 0
+        self.yields = 0
+        self.handler = self._make_handler()
+
+    def _make_handler(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        """A plain async function (what users register); counts its calls on the subject."""
+        subject = self
+
+        async def read_sensor() -> dict[str, Any]:
+            subject.calls += 1
+            return {"temperature": 21.5, "humidity": 40}
+
+        return read_sensor
+
+    def states(self) -> int:
+        return sum(1 for topic, *_ in self.mqtt.published if topic == TOPIC)
+
+    def asleep(self) -> bool:
+        """Whether the loop waits on the clock for exactly the next interval."""
+        return self.clock.next_deadline() == self.clock.now() + INTERVAL and self.clock.pending == 1
+
+    async def calibrate(self) -> None:
+        """Find the minimal number of loop yields after which one full cycle has run."""
+        for _ in range(3):
+            before_calls, before_states = self.calls, self.states()
+            self.clock.advance(INTERVAL)
+            yields = 0
+            while not (
+                self.calls == before_calls + 1
+                and self.states() == before_states + 1
+                and self.asleep()
+            ):
+                await asyncio.sleep(0)
+                yields += 1
+                assert yields < MAX_YIELDS, f"{self.name}: a cycle did not finish"
+            self.yields = max(self.yields, yields)
+
+    async def timed_round(self, cycles: int) -> float:
+        """Run *cycles* cycles; return microseconds per cycle after checking every one ran."""
+        self.mqtt.published.clear()
+        calls = self.calls
+        advance, sleep, interval, yields = self.clock.advance, asyncio.sleep, INTERVAL, self.yields
+        start = time.perf_counter_ns()
+        for _ in range(cycles):
+            advance(interval)
+            for _ in range(yields):
+                await sleep(0)
+        elapsed = time.perf_counter_ns() - start
+        assert self.calls - calls == cycles, f"{self.name}: {self.calls - calls} calls"
+        assert self.states() == cycles, f"{self.name}: {self.states()} state publishes"
+        assert len(self.mqtt.published) == cycles, f"{self.name}: unexpected publishes"
+        assert self.asleep(), f"{self.name}: loop is behind the clock"
+        return elapsed / cycles / 1000
+
+
+async def _floor_loop(subject: _Subject, stop: asyncio.Event) -> None:
+    """What a user writes by hand: call, publish retained QoS 1, sleep on the clock."""
+    handler, publish, sleep = subject.handler, subject.mqtt.publish, subject.clock.sleep
+    while not stop.is_set():
+        result = await handler()
+        await publish(TOPIC, result, retain=True, qos=1)
+        await sleep(INTERVAL)
+
+
+async def _start_framework() -> tuple[_Subject, AppHarness]:
+    app = cosalette.App("bench", heartbeat_interval=None, health_check_interval=None)
+    subject = _Subject("framework", FakeClock(), MockMqttClient())
+
+    app.telemetry("t", interval=INTERVAL)(subject.handler)
+    harness = AppHarness(app=app, mqtt=subject.mqtt, clock=subject.clock)
+    await harness.start()
+    assert subject.calls == 1 and subject.states() == 1 and subject.asleep(), "first cycle"
+    return subject, harness
+
+
+async def measure() -> tuple[float, float, int, int]:
+    """Interleaved rounds; returns (framework us/cycle, floor us/cycle, yields fw, yields floor)."""
+    framework, harness = await _start_framework()
+    floor = _Subject("floor", FakeClock(), MockMqttClient())
+    stop = asyncio.Event()
+    floor_task = asyncio.ensure_future(_floor_loop(floor, stop))
+    await asyncio.sleep(0)
+    assert floor.calls == 1 and floor.asleep(), "floor: first cycle"
+    try:
+        await framework.calibrate()
+        await floor.calibrate()
+        best = {"framework": float("inf"), "floor": float("inf")}
+        subjects: list[tuple[str, Callable[[int], Awaitable[float]]]] = [
+            ("framework", framework.timed_round),
+            ("floor", floor.timed_round),
+        ]
+        for round_no in range(ROUNDS):
+            order = subjects if round_no % 2 == 0 else subjects[::-1]
+            for name, timed in order:
+                best[name] = min(best[name], await timed(CYCLES))
+    finally:
+        await harness.stop()
+        stop.set()
+        floor.clock.advance(INTERVAL)
+        await floor_task
+    return best["framework"], best["floor"], framework.yields, floor.yields
+
+
+@pytest.mark.bench
+def test_bench_telemetry_overhead() -> None:
+    fw, fl, fw_yields, fl_yields = asyncio.run(measure())
+    print(
+        f"telemetry: {CYCLES} cycles x {ROUNDS} rounds, loop yields per cycle: "
+        f"framework {fw_yields}, floor {fl_yields}",
+        flush=True,
+    )
+    report("telemetry floor cycle", fl, "us/cycle", FLOOR_NAME, fl, "1.00x (floor)")
+    report("telemetry framework cycle", fw, "us/cycle", FLOOR_NAME, fl, "report only")
+    report("telemetry overhead", fw - fl, "us/cycle", FLOOR_NAME, fl, TARGET)
+
+
+if __name__ == "__main__":
+    test_bench_telemetry_overhead()
