@@ -30,7 +30,10 @@ AUTH_PASSWORD = "s3cret-pw"
 
 
 def find_mosquitto() -> str | None:
-    """Return the mosquitto executable, or ``None`` when it is not installed."""
+    """Return the mosquitto executable (``$COSALETTE_MOSQUITTO`` first), or ``None``."""
+    override = os.environ.get("COSALETTE_MOSQUITTO")
+    if override:
+        return shutil.which(override)
     for candidate in MOSQUITTO_CANDIDATES:
         found = shutil.which(candidate)
         if found:

@@ -9,23 +9,77 @@ import pytest
 
 import cosalette
 
-MUST_IMPORT = """
-App Router AppContext DeviceContext SubEntityContext Settings MqttSettings LoggingSettings
-SettingRef setting_ref OnChange Every AllStrategy AnyStrategy PublishStrategy FixedBackoff
-LinearBackoff ExponentialBackoff BackoffStrategy CircuitBreaker CronSchedule TriggerPayload
-Stream StreamablePort HealthCheckable AdapterHealthStatus DeviceStore Store MemoryStore
-JsonFileStore SqliteStore NullStore SaveOnPublish SaveOnChange SaveOnShutdown AllSavePolicy
-AnySavePolicy Pt1Filter MedianFilter OneEuroFilter Filter MockMqttClient NullMqttClient
-MqttClient MqttPort WillConfig ErrorPayload build_error_payload ClockPort SystemClock
-JsonFormatter configure_logging build_registry_snapshot format_registry_json
-format_registry_table
-""".split()
+MUST_IMPORT = [
+    "App",
+    "Router",
+    "AppContext",
+    "DeviceContext",
+    "SubEntityContext",
+    "Settings",
+    "MqttSettings",
+    "LoggingSettings",
+    "SettingRef",
+    "setting_ref",
+    "OnChange",
+    "Every",
+    "AllStrategy",
+    "AnyStrategy",
+    "PublishStrategy",
+    "FixedBackoff",
+    "LinearBackoff",
+    "ExponentialBackoff",
+    "BackoffStrategy",
+    "CircuitBreaker",
+    "CronSchedule",
+    "TriggerPayload",
+    "Stream",
+    "StreamablePort",
+    "HealthCheckable",
+    "AdapterHealthStatus",
+    "DeviceStore",
+    "Store",
+    "MemoryStore",
+    "JsonFileStore",
+    "SqliteStore",
+    "NullStore",
+    "SaveOnPublish",
+    "SaveOnChange",
+    "SaveOnShutdown",
+    "AllSavePolicy",
+    "AnySavePolicy",
+    "Pt1Filter",
+    "MedianFilter",
+    "OneEuroFilter",
+    "Filter",
+    "MockMqttClient",
+    "NullMqttClient",
+    "MqttClient",
+    "MqttPort",
+    "WillConfig",
+    "ErrorPayload",
+    "build_error_payload",
+    "ClockPort",
+    "SystemClock",
+    "JsonFormatter",
+    "configure_logging",
+    "build_registry_snapshot",
+    "format_registry_json",
+    "format_registry_table",
+]
 
 # Further names documented in spec/api-reference.txt.
-REFERENCE_NAMES = """
-Command DeviceStatus ErrorPublisher HealthReporter HeartbeatPayload MessageCallback
-MqttLifecycle MqttMessageHandler PersistPolicy build_will_config
-""".split()
+REFERENCE_NAMES = [
+    "Command",
+    "DeviceStatus",
+    "ErrorPublisher",
+    "HealthReporter",
+    "HeartbeatPayload",
+    "MessageCallback",
+    "MqttLifecycle",
+    "MqttMessageHandler",
+    "PersistPolicy",
+    "build_will_config",
+]
 
 
 @pytest.mark.parametrize("name", MUST_IMPORT + REFERENCE_NAMES)
@@ -33,6 +87,11 @@ def test_name_imports_from_cosalette(name: str) -> None:
     value = getattr(cosalette, name)
     assert value is not None
     exec(f"from cosalette import {name}", {})
+
+
+def test_documented_names_are_in_dunder_all() -> None:
+    missing = sorted(set(MUST_IMPORT + REFERENCE_NAMES) - set(cosalette.__all__))
+    assert missing == []
 
 
 def test_mock_mqtt_client_is_the_same_class_everywhere() -> None:

@@ -124,9 +124,15 @@ class App(Registrar):
     def settings(self) -> Settings:
         """Settings read at construction time (environment, ``.env``, ``settings.toml``)."""
         if self._settings is None:
-            from cosalette._settings import load_settings
+            from cosalette._settings import SettingsError, load_settings
 
-            load_settings(self._settings_class)  # raises a SettingsError that says what is wrong
+            try:
+                load_settings(self._settings_class)
+            except SettingsError as exc:
+                raise RuntimeError(
+                    f"Settings for app '{self._name}' could not be loaded; use app.cli() "
+                    f"with --env-file, or fix the configuration:\n{exc}"
+                ) from exc
             raise RuntimeError(f"Settings for app '{self._name}' could not be loaded")
         return self._settings
 

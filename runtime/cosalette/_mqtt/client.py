@@ -101,7 +101,9 @@ class MqttClient:
             # Cancelling aiomqtt mid-connect leaves a half-open socket: let the attempt end.
             done, _ = await asyncio.wait({task}, timeout=_DISCONNECT_TIMEOUT)
             if not done:
-                logger.warning("MQTT disconnect did not finish in %.0f s", _DISCONNECT_TIMEOUT)
+                logger.warning(
+                    "MQTT client did not stop within %.0f s; cancelling", _DISCONNECT_TIMEOUT
+                )
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -163,8 +165,6 @@ class MqttClient:
         """Register an async callback run after each (re)connect, before the backlog is sent."""
         self._connect_callbacks.append(callback)
 
-    # -- connection loop --------------------------------------------------------------------
-
     @property
     def _address(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
@@ -182,7 +182,7 @@ class MqttClient:
             try:
                 await self._session()
             except MqttConnectError as exc:
-                level, problem = logging.ERROR, f"broker refused the connection: {exc}{_hint(exc)}"
+                level, problem = logging.ERROR, f"broker refused the connection: {_describe(exc)}"
             except aiomqtt.MqttError as exc:
                 problem = _describe(exc)
             except Exception:
@@ -229,6 +229,7 @@ class MqttClient:
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         client.pending_calls_threshold = PUBLISH_WINDOW + _SUBSCRIBE_BATCH
+        _guard_writes(client)
         return client
 
     async def _session(self) -> None:
@@ -265,7 +266,7 @@ class MqttClient:
                 self._client = None
                 if sender is not None:
                     sender.cancel()
-                self._requeue_unacknowledged()
+                self._requeue(inflight=True)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         """Deliver inbound messages until the connection drops (raises) or stop is requested."""
@@ -277,8 +278,8 @@ class MqttClient:
             for task in (receiver, stopper):
                 task.cancel()
             await asyncio.gather(receiver, stopper, return_exceptions=True)
-        if receiver.done() and not receiver.cancelled() and receiver.exception() is not None:
-            raise receiver.exception()  # type: ignore[misc]
+        if receiver.done() and not receiver.cancelled():
+            receiver.result()  # re-raises the MqttError of a lost connection
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -310,8 +311,6 @@ class MqttClient:
                     logger.exception("MQTT on_connect callback failed")
         finally:
             _priority.reset(token)
-
-    # -- outgoing messages ------------------------------------------------------------------
 
     def _enqueue(self, entry: OutboxEntry) -> None:
         if self._outbox.append(entry) is not None:
@@ -346,22 +345,20 @@ class MqttClient:
         """Move the outbox into the client, keeping up to ``PUBLISH_WINDOW`` publishes in flight."""
         while True:
             if self._failed:
-                self._requeue(self._failed)
-                self._failed = []
+                self._requeue()
             while self._outbox and len(self._inflight) < PUBLISH_WINDOW:
                 self._dispatch(client, self._outbox.popleft())
             self._wake.clear()
             await self._wake.wait()
 
-    def _requeue_unacknowledged(self) -> None:
-        inflight = list(self._inflight.items())
-        self._inflight.clear()
-        for task, _ in inflight:
-            task.cancel()
-        self._requeue([*self._failed, *(item for _, item in inflight)])
-        self._failed = []
-
-    def _requeue(self, items: list[tuple[int, OutboxEntry]]) -> None:
+    def _requeue(self, *, inflight: bool = False) -> None:
+        """Put failed (with *inflight*: also unacknowledged) publishes back in front, in order."""
+        items, self._failed = self._failed, []
+        if inflight:
+            for task, item in self._inflight.items():
+                task.cancel()
+                items.append(item)
+            self._inflight.clear()
         if items:
             self._outbox.requeue(entry for _, entry in sorted(items, key=lambda i: i[0]))
             self._report_drops()
@@ -410,6 +407,31 @@ def _decode(payload: object) -> str:
     return "" if payload is None else str(payload)
 
 
+def _guard_writes(client: aiomqtt.Client) -> None:
+    """Register paho's write interest without aiomqtt's race on a just-closed socket.
+
+    aiomqtt reads ``sock.fileno()`` when it schedules ``add_writer``; a publish racing a lost
+    connection then registers a stale descriptor (an asyncio error log, or a reused fd).
+    """
+    loop = asyncio.get_running_loop()
+
+    def on_register_write(mqttc: Any, userdata: Any, sock: Any) -> None:
+        def write() -> None:
+            try:
+                mqttc.loop_write()
+            except Exception as exc:
+                if not client._disconnected.done():
+                    client._disconnected.set_exception(exc)
+
+        def register() -> None:
+            if sock.fileno() >= 0:  # still open
+                loop.add_writer(sock.fileno(), write)
+
+        loop.call_soon_threadsafe(register)  # paho may call this from the connect thread
+
+    client._client.on_socket_register_write = on_register_write
+
+
 def _abandon(client: aiomqtt.Client) -> None:
     """Close a half-open connection quietly; aiomqtt cannot be cancelled mid-connect."""
     sock = client._client.socket()
@@ -425,15 +447,10 @@ def _abandon(client: aiomqtt.Client) -> None:
 
 
 def _describe(exc: Exception) -> str:
-    cause = exc.__cause__ or exc
-    text = str(cause)
+    """A one-line reason for logs, with a hint for authentication failures."""
+    text = str(exc.__cause__ or exc) or type(exc).__name__
     if "Unspecified error" in text or "connection was lost" in text.lower():
         return "connection lost"
-    return text or type(cause).__name__
-
-
-def _hint(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "auth" in text or "password" in text:
-        return " (check mqtt.username and mqtt.password)"
-    return ""
+    if "auth" in text.lower() or "password" in text.lower():
+        return f"{text} (check mqtt.username and mqtt.password)"
+    return text

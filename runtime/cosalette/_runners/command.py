@@ -57,6 +57,7 @@ class CommandEntity:
         self._reporting = reporting
         self._health = health
         self._unavailable = False
+        self._failed = False
         self.queue: EntityQueue[tuple[str, str]] = EntityQueue(self._handle, name=ctx.name)
 
     def submit(self, topic: str, payload: str) -> None:
@@ -113,8 +114,12 @@ class CommandEntity:
             elif isinstance(exc, InvalidPayloadError):
                 await self._reporting.bad_input(exc, topic=topic)
             else:
+                self._failed = True
                 await self._reporting.error(exc, what=bound.label)
             return
+        if self._failed:
+            self._failed = False
+            self._reporting.recovered(bound.label)
         if self._unavailable:
             self._unavailable = False
             await self._health.publish_device_available(self._ctx.name, is_root=self._ctx._is_root)

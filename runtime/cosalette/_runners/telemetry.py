@@ -51,9 +51,9 @@ class TelemetryRunner:
                         last = result
                         if strategy is not None:
                             strategy.on_published()
-                if last_error is not None:
-                    last_error = None
-                    self._reporting.recovered(self._label)
+                    if last_error is not None:
+                        last_error = None
+                        self._reporting.recovered(self._label)
             except Exception as exc:
                 if type(exc) is not last_error:
                     last_error = type(exc)

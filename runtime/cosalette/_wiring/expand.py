@@ -70,7 +70,6 @@ def expand(regs: RegistrationSet, settings: Settings) -> RegistrationSet:
                 continue
             for concrete in _expand_names(reg, settings):
                 resolved = _resolve(concrete, settings)
-                if concrete is not reg:
-                    check_unique(resolved, out)
+                check_unique(resolved, out)
                 target.append(resolved)
     return out

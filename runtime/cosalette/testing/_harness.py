@@ -101,7 +101,8 @@ class AppHarness:
         self._task = asyncio.ensure_future(self.run())
         await settle()
         if self._task.done():
-            self._task.result()  # re-raise a start-up error here
+            task, self._task = self._task, None
+            task.result()  # re-raise a start-up error here
 
     async def stop(self) -> None:
         """Trigger shutdown and wait for teardown to finish."""

@@ -222,7 +222,9 @@ async def test_availability_and_status_at_start_and_shutdown() -> None:
 
     await harness.start()
     for device in ("temp", "valve"):
-        assert harness.mqtt.get_messages_for(f"bridge/{device}/availability") == [("online", True, 1)]
+        assert harness.mqtt.get_messages_for(f"bridge/{device}/availability") == [
+            ("online", True, 1)
+        ]
     status = harness.mqtt.get_messages_for("bridge/status")
     assert len(status) == 1
     payload, retain, qos = status[0]
@@ -299,7 +301,11 @@ async def test_failing_health_check_takes_devices_offline_until_recovery() -> No
         assert harness.messages_for("bridge/uses-hub/availability") == ["online", "offline"]
         hub.healthy = True
         await harness.advance_time(5)
-        assert harness.messages_for("bridge/uses-hub/availability") == ["online", "offline", "online"]
+        assert harness.messages_for("bridge/uses-hub/availability") == [
+            "online",
+            "offline",
+            "online",
+        ]
         assert harness.messages_for("bridge/independent/availability") == ["online"]
 
 
@@ -311,7 +317,9 @@ async def test_run_async_private_entry_point() -> None:
     app.add_telemetry("temp", _poll, interval=10)
 
     task = asyncio.ensure_future(
-        app._run_async(mqtt=mqtt, settings=make_settings(BridgeSettings), shutdown_event=shutdown, clock=clock)
+        app._run_async(
+            mqtt=mqtt, settings=make_settings(BridgeSettings), shutdown_event=shutdown, clock=clock
+        )
     )
     for _ in range(50):
         if mqtt.get_messages_for("bridge/temp/state"):
@@ -321,3 +329,42 @@ async def test_run_async_private_entry_point() -> None:
     shutdown.set()
     await task
     assert mqtt.get_messages_for("bridge/status")[-1][0] == "offline"
+
+
+async def test_failed_start_exits_entered_adapters_and_lifespan() -> None:
+    events: list[str] = []
+
+    class Managed:
+        async def __aenter__(self) -> "Managed":
+            events.append("adapter enter")
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            events.append("adapter exit")
+
+        def read(self) -> int:
+            return 0
+
+    @contextlib.asynccontextmanager
+    async def lifespan(ctx: AppContext) -> AsyncIterator[None]:
+        events.append("lifespan enter")
+        yield
+        events.append("lifespan exit")
+
+    class Missing(Protocol):
+        def nothing(self) -> None: ...
+
+    app = _app(lifespan=lifespan, adapters={MeterPort: Managed})
+    harness = AppHarness.create(app=app)
+
+    @app.telemetry("t", interval=10)
+    async def t(meter: MeterPort, missing: Missing) -> dict[str, object]:
+        return {}
+
+    with pytest.raises(Exception, match="missing"):
+        await harness.start()
+    assert events[0] == "adapter enter"
+    assert events[-1] == "adapter exit"
+    if "lifespan enter" in events:
+        assert events.index("lifespan exit") < events.index("adapter exit")
+    assert harness.messages_for("bridge/t/availability") == []

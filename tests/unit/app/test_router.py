@@ -204,3 +204,19 @@ async def test_included_adapter_is_injected_into_router_handler() -> None:
     harness.app.include_router(router, adapters={SensorPort: IncludeSensor})
     async with harness:
         harness.assert_state("bridge/sensors/probe/state", {"value": 3.0})
+
+
+async def test_included_name_callable_devices_get_the_prefix() -> None:
+    router = Router(prefix="garden")
+
+    @router.command(name=lambda s: {"a": 1, "b": 2})
+    async def valve(payload: str, number: int) -> dict[str, object]:
+        return {"n": number, "p": payload}
+
+    harness = AppHarness.create(name="bridge")
+    harness.app.include_router(router, prefix="outside")
+    async with harness:
+        harness.assert_subscribed("bridge/outside/garden/a/set")
+        harness.assert_subscribed("bridge/outside/garden/b/set")
+        await harness.inject_command("outside/garden/b", "open")
+        harness.assert_state("bridge/outside/garden/b/state", {"n": 2, "p": "open"})

@@ -34,7 +34,9 @@ async def test_str_payload_and_returned_dict_published_as_state() -> None:
     async with harness:
         harness.assert_subscribed("bridge/valve/set")
         await harness.inject_command("valve", "open")
-        assert harness.mqtt.get_messages_for("bridge/valve/state") == [('{"state":"open"}', True, 1)]
+        assert harness.mqtt.get_messages_for("bridge/valve/state") == [
+            ('{"state":"open"}', True, 1)
+        ]
         harness.assert_published("bridge/valve/availability", "online")
 
 
@@ -294,3 +296,100 @@ async def test_max_payload_bytes_counts_bytes_and_accepts_the_limit() -> None:
         await harness.inject_command("valve", "ü" * 20)  # 20 characters, 40 bytes
         assert seen == ["x" * 32]
         assert len(_errors(harness)) == 1
+
+
+async def test_heartbeat_status_returns_to_ok_after_a_successful_command() -> None:
+    from cosalette import App
+
+    app = App("bridge", heartbeat_interval=10)
+    harness = AppHarness.create(app=app)
+
+    @app.command("valve")
+    async def handle(payload: str) -> dict[str, object]:
+        if payload == "boom":
+            raise RuntimeError("relay stuck")
+        return {"state": payload}
+
+    def status() -> str:
+        beat = json.loads(harness.messages_for("bridge/status")[-1])
+        return beat["devices"]["valve"]["status"]  # type: ignore[no-any-return]
+
+    async with harness:
+        await harness.inject_command("valve", "boom")
+        await harness.advance_time(10)
+        assert status() == "error"
+        await harness.inject_command("valve", "open")
+        await harness.advance_time(10)
+        assert status() == "ok"
+
+
+async def test_returned_model_is_published_as_state_and_dict_payload_model() -> None:
+    class Position(BaseModel):
+        position: int
+        moving: bool = False
+
+    harness = AppHarness.create(name="bridge")
+
+    @harness.app.command("blind", payload_model=dict, state_model=Position)
+    async def blind(payload: dict) -> Position:  # type: ignore[type-arg]
+        return Position(position=payload["position"])
+
+    async with harness:
+        await harness.inject_command("blind", {"position": 30})
+        assert harness.messages_for("bridge/blind/state") == ['{"position":30,"moving":false}']
+        await harness.inject_command("blind", "not json")
+        assert len(_errors(harness, "blind")) == 1
+
+
+async def test_root_command_device_uses_app_level_topics() -> None:
+    harness = AppHarness.create(name="valve2mqtt")
+
+    @harness.app.command()
+    async def valve(payload: str) -> dict[str, object]:
+        return {"state": payload}
+
+    async with harness:
+        harness.assert_subscribed("valve2mqtt/set")
+        await harness.inject_command("", "open")
+        harness.assert_state("valve2mqtt/state", {"state": "open"})
+        assert harness.messages_for("valve2mqtt/availability") == ["online"]
+    assert harness.messages_for("valve2mqtt/availability") == ["online", "offline"]
+
+
+async def test_custom_sub_key_routes_commands() -> None:
+    harness = AppHarness.create(name="bridge")
+
+    @harness.app.command("light", sub="on", sub_key="action")
+    async def on(payload: dict) -> dict[str, object]:  # type: ignore[type-arg]
+        return {"light": "on"}
+
+    @harness.app.command("light", sub="off", sub_key="action")
+    async def off(payload: dict) -> dict[str, object]:  # type: ignore[type-arg]
+        return {"light": "off"}
+
+    async with harness:
+        await harness.inject_command("light", {"action": "off"})
+        harness.assert_state("light", {"light": "off"})
+        await harness.inject_command("light", {"command": "on"})
+        assert len(_errors(harness, "light")) == 1
+
+
+async def test_a_slow_entity_does_not_block_another_entity() -> None:
+    harness = AppHarness.create(name="bridge")
+
+    @harness.app.command("slow")
+    async def slow(payload: str, clock: ClockPort) -> dict[str, object]:
+        await clock.sleep(100)
+        return {"done": True}
+
+    @harness.app.command("fast")
+    async def fast(payload: str) -> dict[str, object]:
+        return {"done": True}
+
+    async with harness:
+        await harness.inject_command("slow", "go")
+        await harness.inject_command("fast", "go")
+        harness.assert_state("fast", {"done": True})
+        assert harness.messages_for("bridge/slow/state") == []
+        await harness.advance_time(100)
+        harness.assert_state("slow", {"done": True})

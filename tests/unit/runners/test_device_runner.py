@@ -62,7 +62,9 @@ async def test_on_command_handler_taking_a_command_object() -> None:
 
     async with harness:
         await harness.inject_command("blind", "up")
-    assert [(c.topic, c.payload, c.sub_topic) for c in received] == [("bridge/blind/set", "up", None)]
+    assert [(c.topic, c.payload, c.sub_topic) for c in received] == [
+        ("bridge/blind/set", "up", None)
+    ]
 
 
 async def test_command_for_unhandled_sub_topic_publishes_one_error() -> None:
@@ -281,3 +283,90 @@ async def test_restarted_device_can_register_its_command_handler_again() -> None
         assert starts == 2
         await harness.inject_command("blind", "up")
         harness.assert_state("blind", {"start": 2, "payload": "up"})
+
+
+async def test_on_command_after_commands_iterator_is_a_runtime_error() -> None:
+    harness = AppHarness.create(name="bridge")
+    problems: list[BaseException] = []
+
+    @harness.app.device("panel")
+    async def panel(ctx: DeviceContext) -> None:
+        commands = ctx.commands(timeout=10)
+        try:
+
+            @ctx.on_command
+            async def handle(payload: str) -> None:
+                return None
+
+        except RuntimeError as exc:
+            problems.append(exc)
+        with pytest.raises(RuntimeError):
+            ctx.commands()
+        async for _ in commands:
+            pass
+
+    async with harness:
+        assert len(problems) == 1
+
+
+async def test_device_command_over_max_payload_bytes_is_rejected() -> None:
+    harness = AppHarness.create(name="bridge", mqtt={"max_payload_bytes": 32})
+    seen: list[str] = []
+
+    @harness.app.device("blind")
+    async def blind(ctx: DeviceContext) -> None:
+        @ctx.on_command
+        async def handle(payload: str) -> None:
+            seen.append(payload)
+
+        while not ctx.shutdown_requested:
+            await ctx.sleep(60)
+
+    async with harness:
+        await harness.inject_command("blind", "y" * 64)
+        await harness.inject_command("blind", "ok")
+        assert seen == ["ok"]
+        assert len(harness.messages_for("bridge/blind/error")) == 1
+
+
+async def test_on_command_and_sub_entity_validation() -> None:
+    harness = AppHarness.create(name="bridge")
+    outcomes: dict[str, type[BaseException] | None] = {}
+
+    def attempt(label: str, action) -> None:  # type: ignore[no-untyped-def]
+        try:
+            action()
+            outcomes[label] = None
+        except Exception as exc:
+            outcomes[label] = type(exc)
+
+    @harness.app.device("blind")
+    async def blind(ctx: DeviceContext) -> None:
+        async def handler(payload: str) -> None:
+            return None
+
+        ctx.on_command("calibrate")(handler)
+        attempt("duplicate sub", lambda: ctx.on_command("calibrate")(handler))
+        attempt("empty sub", lambda: ctx.on_command(""))
+        attempt("slash sub", lambda: ctx.on_command("a/b"))
+        attempt("wildcard sub", lambda: ctx.on_command("a+"))
+        try:
+            await ctx.sleep_until([])
+        except ValueError:
+            outcomes["empty sleep_until"] = ValueError
+        try:
+            async with ctx.sub_entity("a/b"):
+                pass
+        except ValueError:
+            outcomes["bad sub_entity"] = ValueError
+
+    async with harness:
+        pass
+    assert outcomes == {
+        "duplicate sub": RuntimeError,
+        "empty sub": ValueError,
+        "slash sub": ValueError,
+        "wildcard sub": ValueError,
+        "empty sleep_until": ValueError,
+        "bad sub_entity": ValueError,
+    }

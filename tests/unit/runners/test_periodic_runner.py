@@ -51,7 +51,9 @@ async def test_sleeps_first_then_runs_every_interval() -> None:
         assert runs == [30.0, 60.0, 90.0]
 
 
-async def test_exceptions_are_logged_and_the_loop_continues(caplog: pytest.LogCaptureFixture) -> None:
+async def test_exceptions_are_logged_and_the_loop_continues(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     harness = _harness(run_periodic=True)
     runs = 0
 

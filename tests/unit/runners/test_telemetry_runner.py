@@ -53,7 +53,10 @@ async def test_result_published_every_interval() -> None:
         await harness.advance_time(120)
         assert calls == 4
         assert _states(harness, "gas2mqtt/counter/state") == [
-            {"impulses": 1}, {"impulses": 2}, {"impulses": 3}, {"impulses": 4},
+            {"impulses": 1},
+            {"impulses": 2},
+            {"impulses": 3},
+            {"impulses": 4},
         ]
 
 
@@ -78,7 +81,9 @@ async def test_root_device_publishes_on_app_topics() -> None:
         return {"temperature": 21.5, "humidity": 58.0}
 
     async with harness:
-        assert harness.messages_for("weather2mqtt/state") == ['{"temperature":21.5,"humidity":58.0}']
+        assert harness.messages_for("weather2mqtt/state") == [
+            '{"temperature":21.5,"humidity":58.0}'
+        ]
         harness.assert_published("weather2mqtt/availability", "online")
         assert harness.messages_for("weather2mqtt/read_sensor/state") == []
 
@@ -261,7 +266,9 @@ async def test_on_change_threshold_compares_with_last_published() -> None:
     async with harness:
         await harness.advance_time(5)
         assert _states(harness, "bridge/temp/state") == [
-            {"celsius": 20.0}, {"celsius": 20.7}, {"celsius": 19.0},
+            {"celsius": 20.0},
+            {"celsius": 20.7},
+            {"celsius": 19.0},
         ]
 
 
@@ -281,7 +288,9 @@ async def test_none_does_not_update_last_published_for_on_change() -> None:
 class Never:
     """A strategy that never wants to publish."""
 
-    def should_publish(self, current: dict[str, object], previous: dict[str, object] | None) -> bool:
+    def should_publish(
+        self, current: dict[str, object], previous: dict[str, object] | None
+    ) -> bool:
         return False
 
     def on_published(self) -> None:
@@ -320,3 +329,68 @@ async def test_first_success_after_initial_errors_is_published() -> None:
     async with harness:
         await harness.advance_time(2)
         assert _states(harness, "bridge/a/state") == [{"calls": 2}]
+
+
+async def test_enabled_callable_and_setting_ref_interval_use_run_settings() -> None:
+    from cosalette import Settings, setting_ref
+
+    class PollSettings(Settings):
+        extra_enabled: bool = True
+        poll: float = 60.0
+
+    app = App("bridge", settings_class=PollSettings)
+    harness = AppHarness.create(app=app, extra_enabled=False, poll=2.0)
+    calls: list[str] = []
+
+    @app.telemetry("extra", interval=1, enabled=lambda s: s.extra_enabled)
+    async def extra() -> dict[str, object]:
+        calls.append("extra")
+        return {}
+
+    @app.telemetry("main", interval=setting_ref("poll"))
+    async def main() -> dict[str, object]:
+        calls.append("main")
+        return {}
+
+    async with harness:
+        await harness.advance_time(4)
+        assert calls == ["main", "main", "main"]
+        assert harness.messages_for("bridge/extra/availability") == []
+
+
+async def test_none_return_is_not_a_recovery() -> None:
+    # The guide's loop `continue`s on None before the recovery branch, so an error, a skipped
+    # cycle and the same error again publish one error and the device stays "error".
+    app = App("gas2mqtt", heartbeat_interval=25)
+    harness = AppHarness.create(app=app)
+    script: list[object] = [OSError("not ready"), None, OSError("not ready")]
+
+    @app.telemetry("counter", interval=10)
+    async def counter() -> dict[str, object] | None:
+        item = script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return None
+
+    async with harness:
+        await harness.advance_time(25)
+        assert len(harness.messages_for("gas2mqtt/counter/error")) == 1
+        assert _device_status(harness.messages_for("gas2mqtt/status")[-1], "counter") == "error"
+
+
+async def test_one_strategy_object_shared_by_two_devices_keeps_separate_state() -> None:
+    harness = AppHarness.create(name="bridge")
+    shared = OnChange()
+
+    @harness.app.telemetry("a", interval=1, publish=shared)
+    async def a() -> dict[str, object]:
+        return {"v": 1}
+
+    @harness.app.telemetry("b", interval=1, publish=shared)
+    async def b() -> dict[str, object]:
+        return {"v": 1}
+
+    async with harness:
+        await harness.advance_time(3)
+        assert harness.messages_for("bridge/a/state") == ['{"v":1}']
+        assert harness.messages_for("bridge/b/state") == ['{"v":1}']

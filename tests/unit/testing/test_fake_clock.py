@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from cosalette import ClockPort
+from cosalette import ClockPort, DeviceContext
 from cosalette.testing import AppHarness, FakeClock, settle
 
 
@@ -80,6 +80,15 @@ async def test_harness_advance_time_moves_the_clock() -> None:
         assert harness.clock.now() == 42.0
 
 
+async def _idle_for(seconds: float) -> float:
+    """Wait *seconds* of wall time on a timer (nothing polls); return the CPU time used."""
+    woken = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, woken.set)
+    cpu = time.process_time()
+    await woken.wait()
+    return time.process_time() - cpu
+
+
 async def test_idle_harness_uses_no_cpu() -> None:
     harness = AppHarness.create(name="gas2mqtt")
     calls = 0
@@ -98,4 +107,38 @@ async def test_idle_harness_uses_no_cpu() -> None:
     cpu_used = time.process_time() - cpu
     assert time.monotonic() - wall >= 0.29
     assert calls == 1
+    assert cpu_used < 0.05, f"idle harness burned {cpu_used:.3f} s of CPU in 0.3 s"
+
+
+async def test_idle_harness_with_every_kind_of_task_uses_no_cpu() -> None:
+    harness = AppHarness.create(name="bridge", run_periodic=True)
+    polls = 0
+
+    @harness.app.telemetry("t", interval=60)
+    async def t() -> dict[str, object]:
+        nonlocal polls
+        polls += 1
+        return {"n": polls}
+
+    @harness.app.command("c")
+    async def c(payload: str) -> None:
+        return None
+
+    @harness.app.device("queue")
+    async def queue(ctx: DeviceContext) -> None:
+        async for _ in ctx.commands():
+            pass
+
+    @harness.app.device("ticker")
+    async def ticker(ctx: DeviceContext) -> None:
+        async for _ in ctx.commands(timeout=30):
+            pass
+
+    @harness.app.periodic("p", interval=30)
+    async def p() -> None:
+        return None
+
+    async with harness:
+        cpu_used = await _idle_for(0.3)
+        assert polls == 1
     assert cpu_used < 0.05, f"idle harness burned {cpu_used:.3f} s of CPU in 0.3 s"

@@ -21,7 +21,10 @@ async def test_mock_mqtt_client_records_and_delivers() -> None:
     await mqtt.publish("a/raw", "hello")
     await mqtt.subscribe("a/set")
     await mqtt.deliver("a/set", "on")
-    assert mqtt.published == [("a/state", '{"x":1,"y":[1,2]}', True, 1), ("a/raw", "hello", False, 1)]
+    assert mqtt.published == [
+        ("a/state", '{"x":1,"y":[1,2]}', True, 1),
+        ("a/raw", "hello", False, 1),
+    ]
     assert mqtt.get_messages_for("a/state") == [('{"x":1,"y":[1,2]}', True, 1)]
     assert mqtt.publish_count == 2
     assert mqtt.subscriptions == ["a/set"]
@@ -80,7 +83,9 @@ async def test_harness_constructor_with_explicit_parts() -> None:
     mqtt = MockMqttClient()
     clock = FakeClock(start=5.0)
     event = asyncio.Event()
-    harness = AppHarness(app=app, mqtt=mqtt, clock=clock, settings=make_settings(), shutdown_event=event)
+    harness = AppHarness(
+        app=app, mqtt=mqtt, clock=clock, settings=make_settings(), shutdown_event=event
+    )
 
     @app.telemetry("t", interval=10)
     async def t(ctx: DeviceContext) -> dict[str, object]:
