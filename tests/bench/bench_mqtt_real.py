@@ -33,13 +33,11 @@ from typing import Any
 
 import pytest
 
-_HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(_HERE))  # _report.py sits beside this file
-sys.path.insert(0, str(_HERE.parent / "integration"))  # the mosquitto helper
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _report.py sits beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # mosquitto helper
+import aiomqtt
 from _broker import INSTALL_HINT, MosquittoBroker, find_mosquitto, skip_broker_requested
 from _report import report
-
-import aiomqtt
 
 import cosalette
 from cosalette._mqtt.client import PUBLISH_WINDOW
