@@ -23,9 +23,9 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError as _SourceError,
     TomlConfigSettingsSource,
 )
-from pydantic_settings import SettingsError as _SourceError
 
 __all__ = [
     "DEFAULT_SETTINGS_FILE",

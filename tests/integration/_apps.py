@@ -78,7 +78,7 @@ class AppProcess(subprocess.Popen[str]):
                 self._changed.wait(remaining)
             return True
 
-    async def wait_for_output(self, text: str, timeout: float = 10.0) -> None:
+    async def wait_for_output(self, text: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until a line containing *text* was printed; fail with the output otherwise."""
         if not await asyncio.to_thread(self._wait_text, text, timeout):
             raise AssertionError(
