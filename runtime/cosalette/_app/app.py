@@ -87,6 +87,7 @@ class App(Registrar):
         self._regs = RegistrationSet()
         self._adapter_registry = AdapterRegistry()
         self._error_type_map: dict[type[Exception], str] = dict(error_type_map or {})
+        self._providers: dict[Any, Callable[[Settings], object]] = {}
         for port, spec in (adapters or {}).items():
             impl, fake = split_spec(spec)
             self.adapter(port, impl, dry_run=fake)
@@ -168,6 +169,13 @@ class App(Registrar):
     ) -> None:
         """Register *impl* for *port_type*; *dry_run* replaces it under ``--dry-run``."""
         self._adapter_registry.register(port_type, impl, dry_run)
+
+    def provide(self, key: Any, factory: Callable[[Settings], object]) -> None:
+        """Make ``factory(settings)`` injectable into handlers that annotate *key*.
+
+        Used by project discovery to inject each device's settings section by its model type.
+        """
+        self._providers[key] = factory
 
     def include_router(
         self,

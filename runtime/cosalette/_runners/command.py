@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from cosalette._runners.payloads import (
     to_state,
 )
 from cosalette._runners.reporting import DeviceReporting
+from cosalette._runners.stepping import run_with_timeout
 
 
 @dataclass
@@ -103,11 +103,7 @@ class CommandEntity:
             await self._reporting.bad_input(exc, topic=topic)
             return
         try:
-            if bound.timeout is not None:
-                async with asyncio.timeout(bound.timeout):
-                    result = await bound.reg.func(**kwargs)
-            else:
-                result = await bound.reg.func(**kwargs)
+            result = await run_with_timeout(bound.reg.func(**kwargs), bound.timeout)
         except Exception as exc:
             if bound.reg.unavailable_on and isinstance(exc, bound.reg.unavailable_on):
                 await self._mark_unavailable(exc, bound)
@@ -124,7 +120,9 @@ class CommandEntity:
             self._unavailable = False
             await self._health.publish_device_available(self._ctx.name, is_root=self._ctx._is_root)
         if result is not None:
-            await self._ctx.publish_state(to_state(result, bound.label))
+            if type(result) is not dict:
+                result = to_state(result, bound.label)
+            await self._ctx.publish_state(result)
 
     async def _mark_unavailable(self, exc: Exception, bound: BoundCommand) -> None:
         self._unavailable = True

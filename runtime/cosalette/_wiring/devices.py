@@ -88,6 +88,7 @@ class WiringBuilder:
         self.sleeps = sleeps
         self.errors = errors
         self.health = health
+        self.extra: dict[Any, object] = {}
 
     def base_providers(self, name: str) -> dict[Any, object]:
         """Framework-provided values every handler may ask for."""
@@ -101,6 +102,8 @@ class WiringBuilder:
             asyncio.Event: self.shutdown_event,
         }
         providers.update(self.adapters)
+        for key, value in self.extra.items():
+            providers[key] = value
         return providers
 
     def _context(self, name: str, is_root: bool) -> DeviceContext:

@@ -119,6 +119,7 @@ class Runtime:
             errors=self.errors,
             health=self.health,
         )
+        self.builder.extra = {key: make(self.settings) for key, make in self.app._providers.items()}
         self.wiring = self.builder.build(self.regs, run_periodic=self.run_periodic)
         self._build_routes(self.wiring)
 

@@ -1,0 +1,1 @@
+"""One module per cosactl sub-command; the logic they call lives elsewhere."""
