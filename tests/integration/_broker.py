@@ -293,7 +293,9 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     )
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
     _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt",
-             "-days", "2", "-subj", "/CN=cosalette test CA", cwd=directory)  # fmt: skip
+             "-days", "2", "-subj", "/CN=cosalette test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)  # fmt: skip
     _openssl("req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr",
              "-subj", "/CN=localhost", cwd=directory)  # fmt: skip
     _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
