@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 from cosalette._json import dumps
+from cosalette._logging import redact_secrets
 from cosalette._mqtt.port import MqttPort
 
 logger = logging.getLogger(__name__)
@@ -72,13 +73,15 @@ class ErrorPublisher:
     ) -> None:
         """Publish *error* globally and, for a named device, on its own error topic."""
         try:
-            payload = build_error_payload(
+            built = build_error_payload(
                 error,
                 error_type_map=self.error_type_map,
                 device=device,
                 details=details,
                 clock=self.clock,
-            ).to_json()
+            )
+            built = replace(built, message=redact_secrets(built.message))
+            payload = redact_secrets(built.to_json())
         except Exception:
             logger.exception("Could not build an error payload for %r", error)
             return

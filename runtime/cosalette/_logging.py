@@ -24,6 +24,7 @@ __all__ = [
     "SecretRedactor",
     "clear_secrets",
     "configure_logging",
+    "redact_secrets",
     "register_secret",
 ]
 
@@ -52,6 +53,13 @@ def clear_secrets() -> None:
     """Forget every registered secret (for tests)."""
     with _secrets_lock:
         _secrets.clear()
+
+
+def redact_secrets(text: str) -> str:
+    """*text* with every registered secret replaced by ``**********``."""
+    with _secrets_lock:
+        found = sorted(_secrets, key=len, reverse=True)
+    return _redact(text, found) if found else text
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
