@@ -35,6 +35,7 @@ logger = logging.getLogger("cosalette")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _COMMAND_PARAMS = frozenset({"topic", "payload"})
+_METADATA = frozenset({"summary", "behavior", "effects", "state_model", "payload_model"})
 
 
 def _reject_bare(name: object, decorator: str) -> None:
@@ -102,6 +103,23 @@ class Registrar:
             logger.warning("%s: mixing a root device with named devices is unusual", reg.label)
         target.append(reg)
 
+    def _decorate(
+        self,
+        name: str | NameSpec | None,
+        archetype: str,
+        register: Callable[..., None],
+        options: dict[str, Any],
+    ) -> Callable[[F], F]:
+        """The decorator form of ``register``: the name comes from the call, the handler later."""
+        _reject_bare(name, archetype)
+
+        def decorator(func: F) -> F:
+            resolved, is_root, spec = _resolve_name(name, func)
+            register(resolved, func, is_root=is_root, name_spec=spec, **options)
+            return func
+
+        return decorator
+
     # --- telemetry ---------------------------------------------------------------------
 
     def telemetry(
@@ -129,38 +147,9 @@ class Registrar:
         payload_model: Any = None,
     ) -> Callable[[F], F]:
         """Register a polled device: its returned dict is published on ``{base}/state``."""
-        _reject_bare(name, "telemetry")
-
-        def decorator(func: F) -> F:
-            resolved, is_root, spec = _resolve_name(name, func)
-            self._register_telemetry(
-                resolved,
-                func,
-                is_root=is_root,
-                name_spec=spec,
-                interval=interval,
-                schedule=schedule,
-                schedule_spec=schedule_spec,
-                publish=publish,
-                persist=persist,
-                init=init,
-                enabled=enabled,
-                group=group,
-                triggerable=triggerable,
-                retry=retry,
-                retry_on=retry_on,
-                backoff=backoff,
-                circuit_breaker=circuit_breaker,
-                timeout=timeout,
-                summary=summary,
-                behavior=behavior,
-                effects=effects,
-                state_model=state_model,
-                payload_model=payload_model,
-            )
-            return func
-
-        return decorator
+        options = dict(locals())
+        del options["self"], options["name"]
+        return self._decorate(name, "telemetry", self._register_telemetry, options)
 
     def add_telemetry(
         self,
@@ -199,11 +188,7 @@ class Registrar:
         backoff: Any = None,
         circuit_breaker: Any = None,
         timeout: TimeoutSpec | None = None,
-        summary: str | None = None,
-        behavior: Sequence[str] | None = None,
-        effects: Sequence[str] | None = None,
-        state_model: Any = None,
-        payload_model: Any = None,
+        **meta: Any,
     ) -> None:
         owner = f"telemetry '{name}' ({callable_label(func)})"
         if enabled is False:
@@ -230,26 +215,44 @@ class Registrar:
                 f"{owner}: publish= must be a publish strategy "
                 "such as OnChange() or Every(seconds=30)"
             )
-        init_plan = validate_init(init, owner) if init is not None else None
-        plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
         reg = _TelemetryRegistration(
-            name=name,
-            func=func,
-            plan=plan,
-            init=init,
-            init_plan=init_plan,
-            is_root=is_root,
-            enabled=enabled,
-            name_spec=name_spec,
-            summary=summary,
-            behavior=as_tuple(behavior),
-            effects=as_tuple(effects),
-            state_model=state_model,
-            payload_model=payload_model,
+            **self._common(name, func, owner, init, is_root, enabled, name_spec, meta),
             interval=spec,
             publish=publish,
         )
         self._add(reg, self._regs.telemetry)
+
+    def _common(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        owner: str,
+        init: Callable[..., Any] | None,
+        is_root: bool,
+        enabled: EnabledSpec,
+        name_spec: NameSpec | None,
+        meta: dict[str, Any],
+        by_name: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """The fields every registration has, validated the same way for every archetype."""
+        unknown = set(meta) - _METADATA
+        if unknown:
+            raise TypeError(f"{owner}: unexpected keyword argument(s) {sorted(unknown)}")
+        return {
+            "name": name,
+            "func": func,
+            "plan": build_handler_plan(func, by_name=by_name, owner=owner),
+            "init": init,
+            "init_plan": validate_init(init, owner) if init is not None else None,
+            "is_root": is_root,
+            "enabled": enabled,
+            "name_spec": name_spec,
+            "summary": meta.get("summary"),
+            "behavior": as_tuple(meta.get("behavior")),
+            "effects": as_tuple(meta.get("effects")),
+            "state_model": meta.get("state_model"),
+            "payload_model": meta.get("payload_model"),
+        }
 
     # --- command -----------------------------------------------------------------------
 
@@ -270,30 +273,9 @@ class Registrar:
         payload_model: Any = None,
     ) -> Callable[[F], F]:
         """Register a handler for ``{base}/set``; a returned dict is published as state."""
-        _reject_bare(name, "command")
-
-        def decorator(func: F) -> F:
-            resolved, is_root, spec = _resolve_name(name, func)
-            self._register_command(
-                resolved,
-                func,
-                is_root=is_root,
-                name_spec=spec,
-                init=init,
-                enabled=enabled,
-                sub=sub,
-                sub_key=sub_key,
-                unavailable_on=unavailable_on,
-                timeout=timeout,
-                summary=summary,
-                behavior=behavior,
-                effects=effects,
-                state_model=state_model,
-                payload_model=payload_model,
-            )
-            return func
-
-        return decorator
+        options = dict(locals())
+        del options["self"], options["name"]
+        return self._decorate(name, "command", self._register_command, options)
 
     def add_command(self, name: str | NameSpec, func: Callable[..., Any], **options: Any) -> None:
         """Register an existing function as a command handler (a named device)."""
@@ -314,11 +296,7 @@ class Registrar:
         sub_key: str = "command",
         unavailable_on: tuple[type[BaseException], ...] | None = None,
         timeout: TimeoutSpec | None = 30.0,
-        summary: str | None = None,
-        behavior: Sequence[str] | None = None,
-        effects: Sequence[str] | None = None,
-        state_model: Any = None,
-        payload_model: Any = None,
+        **meta: Any,
     ) -> None:
         owner = f"command '{name}' ({callable_label(func)})"
         if enabled is False:
@@ -333,22 +311,11 @@ class Registrar:
         for exc in unavailable_on or ():
             if not (isinstance(exc, type) and issubclass(exc, BaseException)):
                 raise TypeError(f"{owner}: unavailable_on= takes exception classes, got {exc!r}")
-        init_plan = validate_init(init, owner) if init is not None else None
-        plan = build_handler_plan(func, by_name=_COMMAND_PARAMS, owner=owner)
+        common = self._common(
+            name, func, owner, init, is_root, enabled, name_spec, meta, by_name=_COMMAND_PARAMS
+        )
         reg = _CommandRegistration(
-            name=name,
-            func=func,
-            plan=plan,
-            init=init,
-            init_plan=init_plan,
-            is_root=is_root,
-            enabled=enabled,
-            name_spec=name_spec,
-            summary=summary,
-            behavior=as_tuple(behavior),
-            effects=as_tuple(effects),
-            state_model=state_model,
-            payload_model=payload_model,
+            **common,
             sub=sub,
             sub_key=sub_key,
             unavailable_on=tuple(unavailable_on or ()),
@@ -371,26 +338,9 @@ class Registrar:
         payload_model: Any = None,
     ) -> Callable[[F], F]:
         """Register a device that owns its loop (coroutine or async generator)."""
-        _reject_bare(name, "device")
-
-        def decorator(func: F) -> F:
-            resolved, is_root, spec = _resolve_name(name, func)
-            self._register_device(
-                resolved,
-                func,
-                is_root=is_root,
-                name_spec=spec,
-                init=init,
-                enabled=enabled,
-                summary=summary,
-                behavior=behavior,
-                effects=effects,
-                state_model=state_model,
-                payload_model=payload_model,
-            )
-            return func
-
-        return decorator
+        options = dict(locals())
+        del options["self"], options["name"]
+        return self._decorate(name, "device", self._register_device, options)
 
     def add_device(self, name: str | NameSpec, func: Callable[..., Any], **options: Any) -> None:
         """Register an existing function as a device (a named device)."""
@@ -406,11 +356,7 @@ class Registrar:
         name_spec: NameSpec | None,
         init: Callable[..., Any] | None = None,
         enabled: EnabledSpec = True,
-        summary: str | None = None,
-        behavior: Sequence[str] | None = None,
-        effects: Sequence[str] | None = None,
-        state_model: Any = None,
-        payload_model: Any = None,
+        **meta: Any,
     ) -> None:
         owner = f"device '{name}' ({callable_label(func)})"
         if enabled is False:
@@ -418,24 +364,8 @@ class Registrar:
         validate_handler(func, archetype="device", allow_generator=True)
         if name_spec is None:
             validate_name(name, owner)
-        init_plan = validate_init(init, owner) if init is not None else None
-        plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
-        reg = _DeviceRegistration(
-            name=name,
-            func=func,
-            plan=plan,
-            init=init,
-            init_plan=init_plan,
-            is_root=is_root,
-            enabled=enabled,
-            name_spec=name_spec,
-            summary=summary,
-            behavior=as_tuple(behavior),
-            effects=as_tuple(effects),
-            state_model=state_model,
-            payload_model=payload_model,
-        )
-        self._add(reg, self._regs.devices)
+        common = self._common(name, func, owner, init, is_root, enabled, name_spec, meta)
+        self._add(_DeviceRegistration(**common), self._regs.devices)
 
     # --- periodic ----------------------------------------------------------------------
 
@@ -454,14 +384,9 @@ class Registrar:
 
         def decorator(func: F) -> F:
             self._register_periodic(
-                name,
-                func,
-                interval=interval,
-                enabled=enabled,
-                init=init,
-                summary=summary,
+                name, func, interval=interval, enabled=enabled, init=init, summary=summary,
                 behavior=behavior,
-            )
+            )  # fmt: skip
             return func
 
         return decorator
@@ -481,14 +406,9 @@ class Registrar:
         if not isinstance(enabled, bool):
             raise TypeError("add_periodic(enabled=) takes a bool; use @periodic for a callable")
         self._register_periodic(
-            name,
-            func,
-            interval=interval,
-            enabled=enabled,
-            init=init,
-            summary=summary,
+            name, func, interval=interval, enabled=enabled, init=init, summary=summary,
             behavior=behavior,
-        )
+        )  # fmt: skip
 
     def _register_periodic(
         self,
@@ -498,8 +418,7 @@ class Registrar:
         interval: IntervalSpec,
         enabled: EnabledSpec,
         init: Callable[..., Any] | None,
-        summary: str | None,
-        behavior: Sequence[str] | None,
+        **meta: Any,
     ) -> None:
         owner = f"periodic '{name}' ({callable_label(func)})"
         if enabled is False:
@@ -507,20 +426,8 @@ class Registrar:
         validate_handler(func, archetype="periodic")
         validate_name(name, owner)
         spec = normalise_interval(interval, what="interval", owner=owner)
-        init_plan = validate_init(init, owner) if init is not None else None
-        plan = build_handler_plan(func, by_name=frozenset(), owner=owner)
-        reg = _PeriodicRegistration(
-            name=name,
-            func=func,
-            plan=plan,
-            init=init,
-            init_plan=init_plan,
-            enabled=enabled,
-            summary=summary,
-            behavior=as_tuple(behavior),
-            interval=spec,
-        )
-        self._add(reg, self._regs.periodic)
+        common = self._common(name, func, owner, init, False, enabled, None, meta)
+        self._add(_PeriodicRegistration(**common, interval=spec), self._regs.periodic)
 
     # --- not yet supported -------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cosalette._di.plan import _MISSING, InjectionError, build_plan, lookup, type_label
+from cosalette._di.plan import InjectionError, build_plan, type_label
 
 AdapterImpl = type | str | Callable[..., object]
 AdapterSpec = AdapterImpl | tuple[AdapterImpl, AdapterImpl]
@@ -146,21 +146,7 @@ def call_injected(func: Callable[..., Any], providers: Mapping[Any, object], *, 
         if inspect.isclass(func) and _all_defaults(func):
             return func()
         raise
-    kwargs: dict[str, object] = {}
-    for p in plan.params:
-        if p.kind != "inject":
-            continue
-        value = lookup(providers, p.annotation)
-        if value is _MISSING:
-            if p.has_default:
-                continue
-            if p.optional:
-                kwargs[p.name] = None
-                continue
-            raise InjectionError(
-                f"{owner}: parameter '{p.name}: {type_label(p.annotation)}' cannot be injected"
-            )
-        kwargs[p.name] = value
+    kwargs = bind(plan, providers, owner=owner)
     return func(**kwargs)
 
 
