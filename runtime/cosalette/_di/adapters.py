@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cosalette._di.plan import InjectionError, build_plan, type_label
+from cosalette._di.plan import InjectionError, bind, build_plan, type_label
 
 AdapterImpl = type | str | Callable[..., object]
 AdapterSpec = AdapterImpl | tuple[AdapterImpl, AdapterImpl]
