@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from cosalette._settings import MqttSettings
 
 logger = logging.getLogger(__name__)
+# paho reports every dropped socket as an ERROR with the errno; this client logs connection
+# loss itself (once, as a WARNING), so paho's own lines are kept for DEBUG runs only.
+_PAHO_LOGGER = logging.getLogger("cosalette._mqtt.paho")
+_PAHO_LOGGER.setLevel(logging.CRITICAL)
 
 ConnectCallback = Callable[[], Awaitable[None]]
 """Async callback run after every (re)connect, before buffered messages are sent."""
@@ -227,6 +231,7 @@ class MqttClient:
             max_inflight_messages=PUBLISH_WINDOW,
             tls_context=self._ssl,
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            logger=_PAHO_LOGGER,
         )
         client.pending_calls_threshold = PUBLISH_WINDOW + _SUBSCRIBE_BATCH
         _guard_writes(client)
