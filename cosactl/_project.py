@@ -1,0 +1,46 @@
+"""Finding and loading the project a command acts on, with cosactl's error handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cosactl._errors import EXIT_NOT_A_PROJECT, EXIT_PROJECT, CosactlError
+
+if TYPE_CHECKING:
+    from cosalette.project import Project
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest directory (this one or a parent) with a settings.toml."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "settings.toml").is_file():
+            return candidate
+    raise CosactlError(
+        f"{here} is not inside a cosalette project (no settings.toml here or above); "
+        f"create one with `cosactl new NAME` or point at one with `cosactl -C DIR ...`",
+        EXIT_NOT_A_PROJECT,
+    )
+
+
+def load(
+    *,
+    dry_run: bool = False,
+    settings_file: str | None = None,
+    env_file: str | None = None,
+    check: bool = False,
+) -> Project:
+    """Load the project around the current directory; errors become exit code 3."""
+    from cosalette.project import ProjectError, load_project
+
+    root = project_root()
+    try:
+        project = load_project(
+            root, dry_run=dry_run, settings_file=settings_file, env_file=env_file
+        )
+        if check:
+            project.check()
+    except ProjectError as exc:
+        raise CosactlError(str(exc), EXIT_PROJECT) from None
+    return project

@@ -1,0 +1,104 @@
+"""``cosactl manifest``: every MQTT topic the project uses, as a table, JSON, YAML or AsyncAPI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cosactl._errors import EXIT_CHECK_FAILED, EXIT_USAGE, CosactlError
+
+FORMATS = ("table", "json", "asyncapi", "yaml")
+
+
+def render(project: Any, fmt: str) -> tuple[str, Any]:
+    """The manifest in *fmt* as text, and the document it renders (None for the table)."""
+    from cosalette.project import (
+        build_asyncapi,
+        build_manifest,
+        format_manifest_table,
+        manifest_to_yaml,
+    )
+
+    manifest = build_manifest(project.app, project.settings)
+    if fmt == "table":
+        return format_manifest_table(manifest) + "\n", manifest
+    if fmt == "json":
+        return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", manifest
+    if fmt == "yaml":
+        return manifest_to_yaml(manifest), manifest
+    document = build_asyncapi(manifest)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n", document
+
+
+def _read_contract(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_load(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CosactlError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}", EXIT_USAGE) from None
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format; asyncapi is an AsyncAPI 3.0 document.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+)
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Compare with a committed contract; exit 1 with a diff when they differ.",
+)
+def manifest(fmt: str, output: str | None, check_file: str | None) -> None:
+    """Show every device with its topics (state, set, availability, error), interval,
+    strategy, adapters and dependencies.
+
+    \b
+    Examples:
+      cosactl manifest
+      cosactl manifest --format asyncapi -o asyncapi.json
+      cosactl manifest --format json --check contract.json   # CI gate
+    """
+    from cosactl._project import load
+
+    project = load(check=True)
+    if check_file is not None:
+        _check(project, Path(check_file))
+        return
+    text, _ = render(project, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+def _check(project: Any, path: Path) -> None:
+    from cosalette.project import diff_manifests
+
+    expected = _read_contract(path)
+    fmt = "asyncapi" if isinstance(expected, dict) and "asyncapi" in expected else "json"
+    _, actual = render(project, fmt)
+    diff = diff_manifests(expected, actual, str(path), "project")
+    if diff:
+        click.echo(diff, err=True, nl=not diff.endswith("\n"))
+        raise CosactlError(
+            f"the project's contract differs from {path}; regenerate it with "
+            f"`cosactl manifest --format {fmt} -o {path}` if the change is intended",
+            EXIT_CHECK_FAILED,
+        )
+    click.echo(f"{path}: the project's contract matches", err=True)

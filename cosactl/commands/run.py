@@ -1,0 +1,55 @@
+"""``cosactl run``: the discovered project as a production daemon."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Use the fake adapters instead of the hardware.")
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(dir_okay=False),
+    help="Read settings from this TOML file instead of the project's settings.toml.",
+)
+@click.option(
+    "--env-file", type=click.Path(dir_okay=False), help="Read secrets from this .env file."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    help="Override [logging] level.",
+)
+@click.option(
+    "--log-format", type=click.Choice(["json", "text"]), help="Override [logging] format."
+)
+def run(
+    dry_run: bool,
+    settings_file: str | None,
+    env_file: str | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
+    """Run the project until Ctrl-C or SIGTERM.
+
+    \b
+    Examples:
+      cosactl run                 # real adapters, settings.toml + .env + environment
+      cosactl run --dry-run       # fake adapters, a real broker
+      cosactl -C ~/gas2mqtt run --log-level DEBUG
+    """
+    from cosactl._project import load
+    from cosalette._app.cli import run_app
+
+    project = load(dry_run=dry_run, settings_file=settings_file, env_file=env_file)
+    settings = project.settings
+    updates: dict[str, str] = {}
+    if log_level:
+        updates["level"] = log_level.upper()
+    if log_format:
+        updates["format"] = log_format
+    if updates:
+        logging_settings = settings.logging.model_copy(update=updates)
+        settings = settings.model_copy(update={"logging": logging_settings})
+    run_app(project.app, settings=settings, dry_run=dry_run)
