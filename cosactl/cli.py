@@ -55,9 +55,7 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands from SHORT_HELP without importing them."""
         rows = [
-            (name, SHORT_HELP.get(name, ""))
-            for name in COMMANDS
-            if _module_exists(COMMANDS[name])
+            (name, SHORT_HELP.get(name, "")) for name in COMMANDS if _module_exists(COMMANDS[name])
         ]
         if rows:
             with formatter.section("Commands"):

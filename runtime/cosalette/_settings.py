@@ -299,6 +299,8 @@ def _describe_errors(
     lines: list[str] = []
     for err in exc.errors(include_url=False):
         path, leaf = _data_path(settings_class, err["loc"])
+        if err["type"] == "extra_forbidden" and len(path) == len(err["loc"]) - 1:
+            path = (*path, err["loc"][-1])
         msg = str(err["msg"])
         if _is_secret(path, leaf) and err.get("input") not in (None, ""):
             msg = msg.replace(str(err["input"]), MASK)

@@ -3,6 +3,15 @@
 from cosalette._mqtt.doubles import MockMqttClient, NullMqttClient
 from cosalette.testing._clock import FakeClock
 from cosalette.testing._harness import AppHarness, settle
+from cosalette.testing._project import ProjectHarness
 from cosalette.testing._settings import make_settings
 
-__all__ = ["AppHarness", "FakeClock", "MockMqttClient", "NullMqttClient", "make_settings", "settle"]
+__all__ = [
+    "AppHarness",
+    "FakeClock",
+    "ProjectHarness",
+    "MockMqttClient",
+    "NullMqttClient",
+    "make_settings",
+    "settle",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 from typing import Any, Self
 
 from cosalette._app.app import App, LifespanFunc
@@ -76,6 +77,13 @@ class AppHarness:
             settings=make_settings(app.settings_class, **settings_overrides),
             run_periodic=run_periodic,
         )
+
+    @classmethod
+    def for_project(cls, path: str | Path = ".", **settings_overrides: Any) -> AppHarness:
+        """A harness over the project at *path*: fake adapters, settings.toml plus overrides."""
+        from cosalette.testing._project import project_harness
+
+        return project_harness(path, **settings_overrides)
 
     @property
     def prefix(self) -> str:

@@ -53,3 +53,6 @@ def app_harness() -> AppHarness:
 def pytest_configure(config: Any) -> None:
     """Declare the marker users may put on async tests."""
     config.addinivalue_line("markers", "cosalette: test uses the cosalette testing kit")
+
+
+from cosalette.testing._project_plugin import project_harness  # noqa: E402, F401

@@ -1,0 +1,322 @@
+"""The MQTT contract of an app: every device with its topics, schedule, adapters and schemas.
+
+``build_manifest`` returns a JSON-ready dict in a deterministic order (devices sorted by name),
+so it can be written to a file and compared in CI with ``diff_manifests``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cosalette._app.registration import (
+    RegistrationSet,
+    _CommandRegistration,
+    _PeriodicRegistration,
+    _Registration,
+    _TelemetryRegistration,
+)
+from cosalette._di.adapters import describe_impl
+from cosalette._di.plan import callable_label, type_label
+from cosalette._settings import SettingRef, Settings
+
+if TYPE_CHECKING:
+    from cosalette._app.app import App
+
+__all__ = [
+    "build_manifest",
+    "diff_manifests",
+    "format_manifest_table",
+    "manifest_to_json",
+    "manifest_to_yaml",
+    "model_schema",
+]
+
+MANIFEST_VERSION = 1
+
+
+def model_schema(model: Any, *, mode: str = "validation") -> dict[str, Any] | None:
+    """The JSON Schema of a pydantic model, dataclass or TypedDict (None if *model* is None)."""
+    if model is None:
+        return None
+    from pydantic import TypeAdapter
+
+    try:
+        schema: dict[str, Any] = TypeAdapter(model).json_schema(mode=mode)  # type: ignore[arg-type]
+    except Exception as exc:  # an arbitrary class pydantic cannot describe
+        return {"title": type_label(model), "description": f"no JSON schema: {exc}"}
+    return schema
+
+
+def _interval_text(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, SettingRef):
+        return f"setting:{value.field}"
+    return "<deferred>"
+
+
+def _strategy_text(strategy: Any) -> str | None:
+    if strategy is None:
+        return None
+    if type(strategy).__repr__ is object.__repr__:  # type: ignore[comparison-overlap]
+        return f"{type(strategy).__name__}()"
+    return repr(strategy)
+
+
+def _payload_names(reg: _Registration) -> set[str]:
+    if not isinstance(reg, _CommandRegistration):
+        return set()
+    from cosalette._runners.command import payload_params_for
+
+    payload, topics = payload_params_for(reg)
+    return {p.name for p in payload} | set(topics)
+
+
+def _dependencies(
+    regs: Sequence[_Registration], ports: Iterable[Any]
+) -> tuple[list[str], list[str]]:
+    port_set = set(ports)
+    deps: dict[str, None] = {}
+    used: dict[str, None] = {}
+    for reg in regs:
+        skip = _payload_names(reg)
+        for p in reg.plan.injected():
+            if p.name in skip:
+                continue
+            deps[type_label(p.annotation)] = None
+            if p.annotation in port_set:
+                used[type_label(p.annotation)] = None
+    return list(used), list(deps)
+
+
+def _payload_models(regs: Sequence[_Registration]) -> list[Any]:
+    models: list[Any] = []
+    for reg in regs:
+        model = reg.payload_model
+        if model is None:
+            model = next(
+                (p.model for p in reg.plan.params if p.kind == "payload" and p.model), None
+            )
+        if model is not None and model not in models:
+            models.append(model)
+    return models
+
+
+def _one_of(schemas: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One schema as it is; several as ``oneOf`` with their ``$defs`` merged at the top."""
+    present = [s for s in schemas if s is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    defs: dict[str, Any] = {}
+    options = []
+    for schema in present:
+        schema = dict(schema)
+        defs.update(schema.pop("$defs", {}))
+        options.append(schema)
+    return {"oneOf": options, **({"$defs": defs} if defs else {})}
+
+
+def _topics(prefix: str, reg: _Registration, kind: str) -> dict[str, str]:
+    if kind == "periodic":
+        return {}
+    if reg.name_spec is not None:
+        base = "/".join(p for p in (prefix, reg.prefix, "+") if p)
+    else:
+        base = prefix if reg.is_root else f"{prefix}/{reg.name}"
+    topics = {"state": f"{base}/state"}
+    if kind in ("command", "device"):
+        topics["set"] = f"{base}/set"
+    topics["availability"] = f"{base}/availability"
+    topics["error"] = f"{base}/error" if not reg.is_root else f"{prefix}/error"
+    return topics
+
+
+def _entry(
+    kind: str,
+    regs: Sequence[_Registration],
+    prefix: str,
+    ports: Iterable[Any],
+    source: Callable[[_Registration], _Registration],
+) -> dict[str, Any]:
+    first = regs[0]
+    adapters, deps = _dependencies(regs, ports)
+    interval: Any = None
+    interval_setting: str | None = None
+    if isinstance(first, _TelemetryRegistration | _PeriodicRegistration):
+        interval = _interval_text(first.interval)
+        original = getattr(source(first), "interval", None)
+        if isinstance(original, SettingRef):
+            interval_setting = original.field
+    payload_schema = _one_of([model_schema(m) for m in _payload_models(regs)])
+    entry: dict[str, Any] = {
+        "name": first.name,
+        "kind": kind,
+        "root": first.is_root,
+        "dynamic": first.name_spec is not None,
+        "handlers": [callable_label(r.func) for r in regs],
+        "tags": list(dict.fromkeys(t for r in regs for t in r.tags)),
+        "topics": _topics(prefix, first, kind),
+        "interval": interval,
+        "interval_setting": interval_setting,
+        "strategy": _strategy_text(getattr(first, "publish", None)),
+        "adapters": adapters,
+        "dependencies": deps,
+        "summary": next((r.summary for r in regs if r.summary), None),
+        "behavior": [b for r in regs for b in r.behavior],
+        "effects": [e for r in regs for e in r.effects],
+        "state_schema": model_schema(
+            next((r.state_model for r in regs if r.state_model is not None), None),
+            mode="serialization",
+        ),
+        "payload_schema": payload_schema,
+    }
+    if isinstance(first, _CommandRegistration):
+        subs = [r.sub for r in regs if isinstance(r, _CommandRegistration) and r.sub]
+        entry["sub_key"] = first.sub_key if subs else None
+        entry["subcommands"] = subs
+    return entry
+
+
+def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]:
+    """Describe *app*'s MQTT contract; with *settings*, deferred values are resolved.
+
+    Without settings, intervals given as ``setting_ref`` read ``"setting:<field>"`` and
+    dynamically named devices use ``+`` in their topics.
+    """
+    prefix = (settings.mqtt.topic_prefix if settings is not None else "") or app.name
+    regs: RegistrationSet = app._regs
+    if settings is not None:
+        from cosalette._wiring.expand import expand
+
+        regs = expand(app._regs, settings)
+    originals = {id(r.func): r for r in app._regs.all()}
+
+    def source(reg: _Registration) -> _Registration:
+        return originals.get(id(reg.func), reg)
+
+    ports = list(app.adapters)
+    devices: list[dict[str, Any]] = []
+    devices += [_entry("telemetry", [r], prefix, ports, source) for r in regs.telemetry]
+    groups: dict[str, list[_Registration]] = {}
+    for command in regs.commands:
+        groups.setdefault(command.name, []).append(command)
+    devices += [_entry("command", g, prefix, ports, source) for g in groups.values()]
+    devices += [_entry("device", [r], prefix, ports, source) for r in regs.devices]
+    devices += [_entry("periodic", [r], prefix, ports, source) for r in regs.periodic]
+    devices.sort(key=lambda d: (d["name"], d["kind"]))
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "app": {
+            "name": app.name,
+            "version": app.version,
+            "description": app.description,
+            "topic_prefix": prefix,
+        },
+        "topics": {"status": f"{prefix}/status", "error": f"{prefix}/error"},
+        "devices": devices,
+        "adapters": sorted(
+            (
+                {
+                    "port": type_label(port),
+                    "impl": describe_impl(entry.impl),
+                    "dry_run": describe_impl(entry.dry_run),
+                }
+                for port, entry in app.adapters.items()
+            ),
+            key=lambda a: str(a["port"]),
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- renderings
+
+
+def manifest_to_json(doc: dict[str, Any]) -> str:
+    """*doc* as indented JSON with a final newline."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def manifest_to_yaml(doc: dict[str, Any]) -> str:
+    """*doc* as YAML, keys in the manifest's own order."""
+    yaml: Any = importlib.import_module("yaml")
+    text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return text
+
+
+def _interval_cell(device: dict[str, Any]) -> str:
+    interval = device.get("interval")
+    if interval is None:
+        return "-"
+    if isinstance(interval, float):
+        text = f"{interval:g}s"
+        setting = device.get("interval_setting")
+        return f"{text} ({setting})" if setting else text
+    return str(interval)
+
+
+def format_manifest_table(manifest: dict[str, Any]) -> str:
+    """*manifest* as aligned plain text: one row per device with its topics."""
+    app = manifest["app"]
+    header = f"{app['name']} v{app['version']}"
+    if app.get("description"):
+        header += f" — {app['description']}"
+    headers = ["DEVICE", "KIND", "INTERVAL", "STRATEGY", "STATE", "SET", "ADAPTERS"]
+    rows = [
+        [
+            d["name"],
+            d["kind"],
+            _interval_cell(d),
+            d.get("strategy") or "-",
+            d["topics"].get("state", "-"),
+            d["topics"].get("set", "-"),
+            ", ".join(d.get("adapters") or []) or "-",
+        ]
+        for d in manifest.get("devices", [])
+    ]
+    lines = [header, f"topic prefix: {app['topic_prefix']}", ""]
+    if rows:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+        for cells in [headers, *rows]:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    else:
+        lines.append("(no devices)")
+    topics = manifest.get("topics", {})
+    lines += [
+        "",
+        "Every device also publishes <base>/availability (online/offline) and <base>/error.",
+        f"App topics: {topics.get('status')} (heartbeat; last will 'offline'), "
+        f"{topics.get('error')} (every error).",
+    ]
+    adapters = manifest.get("adapters") or []
+    if adapters:
+        lines += ["", "Adapters:"]
+        for a in adapters:
+            fake = f" (dry run: {a['dry_run']})" if a.get("dry_run") else ""
+            lines.append(f"  {a['port']}: {a['impl']}{fake}")
+    return "\n".join(lines)
+
+
+def diff_manifests(
+    expected: dict[str, Any],
+    actual: dict[str, Any],
+    expected_name: str = "expected",
+    actual_name: str = "actual",
+) -> str:
+    """A unified diff of the two manifests rendered as JSON; empty when they are equal."""
+    if expected == actual:
+        return ""
+
+    def render(doc: dict[str, Any]) -> list[str]:
+        return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").splitlines(
+            keepends=True
+        )
+
+    return "".join(
+        difflib.unified_diff(
+            render(expected), render(actual), fromfile=expected_name, tofile=actual_name
+        )
+    )

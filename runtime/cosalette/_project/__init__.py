@@ -1,0 +1,1 @@
+"""Project discovery: a directory laid out by convention becomes one wired App."""

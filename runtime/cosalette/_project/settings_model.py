@@ -1,0 +1,211 @@
+"""The project's settings: ``[app]`` read as App options, and the composed Settings class.
+
+The Settings class is ``cosalette.Settings`` plus a ``devices`` field with one sub-model per
+device configuration model, read from the project's ``settings.toml`` and ``.env`` with the
+environment prefix ``<APP NAME>_`` (precedence: environment, ``.env``, ``settings.toml``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from cosalette._names import validate_mqtt_name
+from cosalette._project.errors import ProjectError, display_path
+from cosalette._project.markers import DeviceConfig
+from cosalette._settings import Settings, SettingsError, _toml_key_line, load_settings
+
+__all__ = [
+    "AppSection",
+    "check_device_sections",
+    "compose_settings_class",
+    "env_prefix_for",
+    "load_project_settings",
+    "read_app_section",
+    "read_toml",
+]
+
+
+class AppSection(BaseModel):
+    """``[app]``: name, version, description and the App options a project may set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str = "0.0.0"
+    description: str = "IoT-to-MQTT bridge"
+    heartbeat_interval: float | bool | None = 60.0
+    health_check_interval: float | bool | None = 30.0
+    restart_after_failures: int = 5
+    max_restarts: int = 3
+    restart_cooldown: float = 5.0
+    sustained_health_reset: float = 300.0
+
+    @field_validator("name")
+    @classmethod
+    def _topic_segment(cls, value: str) -> str:
+        return validate_mqtt_name(value, what="the app name")
+
+    def app_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``App(...)``; ``false`` disables an interval."""
+        options = self.model_dump(exclude={"name", "version", "description"})
+        for key in ("heartbeat_interval", "health_check_interval"):
+            if options[key] is False:
+                options[key] = None
+            elif options[key] is True:
+                raise ValueError(f"{key} = true is not a number of seconds (use false to disable)")
+        return options
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse *path*; a syntax error is a ProjectError at its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"cannot read settings: {exc}", file=path) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(m.group(1)) if m else None
+        reason = str(exc)[: m.start()].rstrip() if m else str(exc)
+        raise ProjectError(f"invalid TOML: {reason}", file=path, line=line) from None
+
+
+def read_app_section(data: Mapping[str, Any], text: str, path: Path) -> AppSection:
+    """Validate ``[app]``; errors name ``settings.toml:<line>`` and the key."""
+    raw = data.get("app")
+    if raw is None:
+        raise ProjectError(
+            '[app] is missing; add it with at least name = "<app name>"', file=path, line=None
+        )
+    if not isinstance(raw, dict):
+        raise ProjectError(
+            "app must be a table ([app])", file=path, line=_toml_key_line(text, ("app",))
+        )
+    try:
+        section = AppSection.model_validate(raw)
+        section.app_options()
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ("app", *(str(p) for p in err["loc"]))
+        line = _toml_key_line(text, key) if _present(raw, err["loc"]) else None
+        line = line or _toml_key_line(text, ("app",))
+        raise ProjectError(f"{'.'.join(key)}: {err['msg']}", file=path, line=line) from None
+    except ValueError as exc:
+        raise ProjectError(f"app.{exc}", file=path, line=_toml_key_line(text, ("app",))) from None
+    return section
+
+
+def _present(data: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
+    return bool(loc) and loc[0] in data
+
+
+def check_device_sections(
+    data: Mapping[str, Any], text: str, path: Path, configs: Mapping[str, type[DeviceConfig]]
+) -> None:
+    """Reject a key of ``[devices.<name>]`` that its DeviceConfig does not know, at its line."""
+    sections = data.get("devices")
+    if not isinstance(sections, dict):
+        return
+    for name, model in configs.items():
+        section = sections.get(name)
+        if not isinstance(section, dict):
+            continue
+        known = set(model.model_fields)
+        known |= {str(f.alias) for f in model.model_fields.values() if f.alias}
+        for key in section:
+            if key not in known:
+                valid = ", ".join(sorted(model.model_fields)) or "none"
+                raise ProjectError(
+                    f"devices.{name}.{key}: unknown setting; {model.__name__} has: {valid}",
+                    file=path,
+                    line=_toml_key_line(text, ("devices", name, key)),
+                )
+
+
+def env_prefix_for(app_name: str) -> str:
+    """``gas2mqtt`` → ``GAS2MQTT_``: upper case, every other character an underscore."""
+    return re.sub(r"[^A-Za-z0-9]", "_", app_name).upper() + "_"
+
+
+def _class_name(app_name: str) -> str:
+    words = re.split(r"[^A-Za-z0-9]+", app_name)
+    stem = "".join(w[:1].upper() + w[1:] for w in words if w) or "Project"
+    return f"{stem if stem[0].isalpha() else 'Project' + stem}Settings"
+
+
+def _has_defaults(model: type[BaseModel]) -> bool:
+    return all(not info.is_required() for info in model.model_fields.values())
+
+
+def _devices_model(configs: Mapping[str, type[DeviceConfig]]) -> type[BaseModel]:
+    """One field per device section; sections without a model are kept as plain tables."""
+    fields: dict[str, Any] = {}
+    for stem, config in configs.items():
+        if _has_defaults(config):
+            fields[stem] = (config, Field(default_factory=config))
+        else:
+            fields[stem] = (config, ...)
+    model: type[BaseModel] = create_model(
+        "DevicesSettings",
+        __config__=ConfigDict(extra="allow"),
+        __doc__="One section per device: [devices.<name>] in settings.toml.",
+        **fields,
+    )
+    return model
+
+
+def compose_settings_class(
+    app_name: str,
+    root: Path,
+    settings_path: Path,
+    configs: Mapping[str, type[DeviceConfig]],
+) -> type[Settings]:
+    """``Settings`` plus ``devices``, reading *settings_path* and ``<root>/.env``."""
+    devices = _devices_model(configs)
+    default: Any = Field(default_factory=devices) if _has_defaults(devices) else ...
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__doc__": f"Settings of the project {app_name!r} (cosalette.Settings plus devices).",
+        "__annotations__": {"devices": devices},
+        "devices": default,
+        "model_config": SettingsConfigDict(
+            env_prefix=env_prefix_for(app_name),
+            env_nested_delimiter="__",
+            env_file=str(root / ".env"),
+            toml_file=str(settings_path),
+        ),
+    }
+    return type(_class_name(app_name), (Settings,), namespace)
+
+
+def load_project_settings(
+    settings_class: type[Settings],
+    *,
+    settings_path: Path,
+    env_file: str | Path | None,
+) -> Settings:
+    """Instantiate the project's settings; a SettingsError becomes a located ProjectError."""
+    try:
+        return load_settings(settings_class, settings_file=settings_path, env_file=env_file)
+    except SettingsError as exc:
+        raise _settings_error(exc, settings_path) from None
+
+
+def _settings_error(exc: SettingsError, settings_path: Path) -> ProjectError:
+    text = str(exc).replace(str(settings_path), display_path(settings_path))
+    first = exc.problems[0] if exc.problems else str(exc)
+    m = re.match(r"^(?P<file>[^\n]+?):(?P<line>\d+): ", first)
+    error = ProjectError(text)
+    if m is not None:
+        error.file, error.line = Path(m.group("file")), int(m.group("line"))
+    elif str(settings_path) in first:
+        error.file, error.line = settings_path, None
+    return error

@@ -1,0 +1,131 @@
+"""A harness over a discovered project: its App in dry-run, MockMqttClient and FakeClock.
+
+Settings come from the project's ``settings.toml`` plus keyword overrides; the environment and
+``.env`` are ignored, so a test does not depend on the machine it runs on. The project's
+modules stay importable (a shared load), so ``from adapters.magnetometer import
+FakeMagnetometer`` in a test gives the class the app uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from cosalette._di.adapters import AdapterRegistry, _AdapterEntry
+from cosalette._di.plan import type_label
+from cosalette._project.discovery import Project, load_project
+from cosalette._project.errors import ProjectError
+from cosalette._settings import Settings, SettingsFileSource, format_validation_error
+from cosalette.testing._harness import AppHarness
+from cosalette.testing._settings import _nest
+
+__all__ = ["ProjectHarness", "find_project_root", "project_harness", "project_test_settings"]
+
+
+class _RecordingRegistry(AdapterRegistry):
+    """An adapter registry that remembers the instances it built for the current run."""
+
+    def __init__(self, entries: Mapping[Any, _AdapterEntry]) -> None:
+        super().__init__()
+        self._entries.update(entries)
+        self.built: dict[Any, object] = {}
+
+    def build(
+        self,
+        port: Any,
+        entry: _AdapterEntry,
+        providers: Mapping[Any, object],
+        *,
+        dry_run: bool,
+    ) -> object:
+        """Build as usual and remember the instance."""
+        instance = super().build(port, entry, providers, dry_run=dry_run)
+        self.built[port] = instance
+        return instance
+
+
+class ProjectHarness(AppHarness):
+    """An AppHarness whose app is a discovered project (``project``), run in dry-run mode."""
+
+    def __init__(self, *, project: Project, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(app=project.app, settings=settings, **kwargs)
+        self.project = project
+        self._registry = _RecordingRegistry(project.app._adapter_registry.entries)
+        project.app._adapter_registry = self._registry
+
+    def _port(self, port: Any) -> Any:
+        if not isinstance(port, str):
+            return port
+        for candidate in self._registry.entries:
+            if port in (type_label(candidate), getattr(candidate, "__name__", None)):
+                return candidate
+        known = ", ".join(type_label(p) for p in self._registry.entries) or "none"
+        raise LookupError(f"no adapter port named {port!r} (ports: {known})")
+
+    def use_adapter(self, port: Any, instance: object) -> None:
+        """Make the app use *instance* for *port* (a port class or its name) from the next start."""
+        key = self._port(port)
+
+        def provide() -> object:
+            return instance
+
+        self._registry._entries[key] = _AdapterEntry(provide, provide)
+
+    def adapter(self, port: Any) -> object:
+        """The adapter instance the running (or last) run built for *port*."""
+        key = self._port(port)
+        try:
+            return self._registry.built[key]
+        except KeyError:
+            raise LookupError(
+                f"no adapter built for {type_label(key)} yet; start the harness first"
+            ) from None
+
+
+def project_test_settings(project: Project, **overrides: Any) -> Settings:
+    """The project's settings from ``settings.toml`` and *overrides* only (no env, no .env).
+
+    Nested values go as dicts or with ``__``: ``devices__counter__interval=5``.
+    """
+    path = project.settings_path
+
+    def sources(
+        cls: type[Settings], /, settings_cls: type[BaseSettings], init_settings: Any, **_: Any
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, SettingsFileSource(settings_cls, path)
+
+    isolated = type(
+        project.settings_class.__name__,
+        (project.settings_class,),
+        {
+            "settings_customise_sources": classmethod(sources),
+            "__module__": project.settings_class.__module__,
+        },
+    )
+    try:
+        settings: Settings = isolated(**_nest(overrides))
+    except ValidationError as exc:
+        message = format_validation_error(exc, isolated, path, init_kwargs=_nest(overrides))
+        raise ProjectError(message) from None
+    return settings
+
+
+def find_project_root(*starts: str | Path) -> Path | None:
+    """The first directory at or above one of *starts* that holds a ``settings.toml``."""
+    for start in starts:
+        here = Path(start).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / "settings.toml").is_file():
+                return candidate
+    return None
+
+
+def project_harness(path: str | Path = ".", **settings_overrides: Any) -> ProjectHarness:
+    """A harness over the project at *path*: dry-run adapters, MockMqttClient, FakeClock."""
+    project = load_project(path, dry_run=True, shared_modules=True)
+    settings = project_test_settings(project, **settings_overrides)
+    return ProjectHarness(project=project, settings=settings)
