@@ -1,0 +1,239 @@
+"""Reading and editing a project's existing files for `cosactl add`, keeping the user's bytes.
+
+settings.toml gets a ``[devices.<name>]`` section inserted as text (then checked by parsing), so
+every comment, blank line and key order outside the new section stays as it was.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cosactl._errors import EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
+
+RECORD = ".cosactl.json"
+_REGISTERING = frozenset({"telemetry", "command", "device", "periodic"})
+_DEVICES_KEY = re.compile(r"""(devices|"devices"|'devices')\s*(\.|$)""")
+_HEADER = re.compile(r"^[ \t]*\[\[?([^\[\]]+)\]\]?[ \t]*(?:#[^\r\n]*)?\r?$")
+
+
+class GenerateError(Exception):
+    """A refusal or usage problem; ``exit_code`` is one of cosactl's exit codes."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned change: ``action`` is create, identical, conflict, update or exists."""
+
+    action: str
+    path: str
+    detail: str = ""
+    content: str | None = None  # the full new text; None when nothing is written
+    diff: str = ""
+
+
+def camel(name: str) -> str:
+    """``magnet_sensor`` → ``MagnetSensor``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def app_name(root: Path) -> str:
+    """The ``[app] name`` of settings.toml (the MQTT topic prefix), else the folder name."""
+    try:
+        data = tomllib.loads((root / "settings.toml").read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise GenerateError(
+            f"{root / 'settings.toml'}: invalid TOML: {exc}", EXIT_PROJECT
+        ) from None
+    app = data.get("app", {})
+    name = app.get("name") if isinstance(app, dict) else None
+    return name if isinstance(name, str) and name else root.name
+
+
+def port_of(path: Path, name: str) -> dict[str, str]:
+    """The port class and a no-argument method of an existing adapters/<name>.py."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    ports = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base).split(".")[-1] == "Protocol" for base in node.bases)
+    ]
+    ports.sort(key=lambda node: node.name != f"{camel(name)}Port")
+    for port in ports:
+        for item in port.body:
+            if (
+                isinstance(item, ast.FunctionDef)
+                and not item.name.startswith("_")
+                and len(item.args.args) == 1
+                and not item.args.kwonlyargs
+            ):
+                return {"module": name, "port": port.name, "method": item.name}
+    raise GenerateError(
+        f"{path.name}: no Protocol with a method taking no arguments to read from; "
+        "add one, or leave out --adapter and write the handler by hand",
+        EXIT_USAGE,
+    )
+
+
+def registered_names(root: Path) -> dict[str, str]:
+    """Device names registered in devices/*.py → ``"devices/x.py:LINE"`` (read, not imported)."""
+    found: dict[str, str] = {}
+    for path in sorted((root / "devices").glob("*.py")):
+        try:
+            tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            method = node.func.attr.removeprefix("add_")
+            first = node.args[0] if node.args else None
+            if (
+                method in _REGISTERING
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
+                found.setdefault(first.value, f"devices/{path.name}:{node.lineno}")
+    return found
+
+
+def file_change(root: Path, rel: str, text: str) -> Change:
+    """Create *rel*, or report it identical, or a conflict with a diff of yours → template."""
+    target = root / rel
+    if not target.exists():
+        return Change("create", rel, content=text)
+    try:
+        current = target.read_text("utf-8")
+    except (UnicodeDecodeError, IsADirectoryError):
+        current = None
+    if current == text:
+        return Change("identical", rel)
+    diff = "".join(
+        difflib.unified_diff(
+            (current or "").splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            f"{rel} (yours)",
+            f"{rel} (template)",
+        )
+    )
+    return Change("conflict", rel, content=text, diff=diff)
+
+
+def settings_change(root: Path, name: str, fragment: str) -> Change:
+    """Add ``[devices.<name>]`` to settings.toml, leaving every other byte as it was."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = root / "settings.toml"
+    text = path.read_bytes().decode("utf-8")
+    detail = f"[devices.{name}]"
+    try:
+        devices = tomlkit.parse(text).get("devices", {})
+    except TOMLKitError as exc:
+        raise GenerateError(f"{path}: invalid TOML: {exc}", EXIT_PROJECT) from None
+    if not isinstance(devices, Mapping):
+        raise GenerateError(f"{path}: 'devices' must be a table of sections", EXIT_PROJECT)
+    if name in devices:
+        return Change("exists", "settings.toml", detail)
+    if "\r\n" in text:
+        fragment = fragment.replace("\n", "\r\n")
+    expected = tomllib.loads(text)
+    expected.setdefault("devices", {})[name] = tomllib.loads(fragment)["devices"][name]
+    for make in (_insert_section, _tomlkit_append):
+        try:
+            new_text = make(text, name, fragment)
+            if new_text is not None and tomllib.loads(new_text) == expected:
+                return Change("update", "settings.toml", detail, content=new_text)
+        except (ValueError, TypeError, TOMLKitError):  # tomllib's and tomlkit's refusals
+            continue
+    raise GenerateError(
+        f"{path}: cannot add {detail} here (is 'devices' an inline table?); add it by hand",
+        EXIT_REFUSED,
+    )
+
+
+def _insert_section(text: str, name: str, fragment: str) -> str:
+    """*text* with *fragment* inserted after the last ``[devices...]`` table, else at the end.
+
+    Only inserts: removing the fragment again gives back *text* byte for byte.
+    """
+    lines = text.splitlines(keepends=True)
+    headers = [
+        (i, m.group(1).strip()) for i, line in enumerate(lines) if (m := _HEADER.match(line))
+    ]
+    devices = [i for i, key in headers if _DEVICES_KEY.match(key)]
+    floor = devices[-1] + 1 if devices else 0
+    later = [i for i, _ in headers if i >= floor] if devices else []
+    end = later[0] if later else len(lines)
+    if later:  # a comment block right above the next header belongs to that header
+        start = end
+        while start > floor and lines[start - 1].lstrip().startswith("#"):
+            start -= 1
+        if start < end and start > floor and not lines[start - 1].strip():
+            end = start
+    while end > floor and not lines[end - 1].strip():
+        end -= 1
+    newline = "\r\n" if "\r\n" in text else "\n"
+    head, tail = "".join(lines[:end]), "".join(lines[end:])
+    if head and not head.endswith("\n"):
+        head += newline
+    gap = newline if tail.strip() and not tail.startswith(("\n", "\r\n")) else ""
+    return f"{head}{newline if head else ''}{fragment}{gap}{tail}"
+
+
+def _tomlkit_append(text: str, name: str, fragment: str) -> str | None:
+    """The fallback: let tomlkit place the table (it may move blank lines around)."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    part = tomlkit.parse(fragment)["devices"]
+    devices = doc.get("devices")
+    if devices is None:
+        doc.append("devices", part)
+    else:
+        devices[name] = part[name]
+    return tomlkit.dumps(doc)
+
+
+def record_change(root: Path, archetype: str, name: str, opts: Mapping[str, Any]) -> Change | None:
+    """Note the add and its options in .cosactl.json, if the project has one."""
+    path = root / RECORD
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    entry = {"archetype": archetype, "name": name, "options": dict(sorted(opts.items()))}
+    added = [e for e in data.get("added", []) if isinstance(e, dict)]
+    same = [e for e in added if (e.get("archetype"), e.get("name")) == (archetype, name)]
+    if same == [entry]:
+        return None
+    data["added"] = [e for e in added if e not in same] + [entry]
+    return Change("update", RECORD, content=json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write *text* to *path* atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.cosactl-tmp")
+    with open(temporary, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    if path.exists():
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+    os.replace(temporary, path)

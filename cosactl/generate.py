@@ -1,0 +1,347 @@
+"""What `cosactl new` and `cosactl add` do, as plain functions: render, plan, apply.
+
+Heavy libraries (cookiecutter, jinja2, tomlkit) are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import math
+import re
+import shutil
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cosactl._edit import (
+    Change,
+    GenerateError,
+    app_name,
+    camel,
+    file_change,
+    port_of,
+    record_change,
+    registered_names,
+    settings_change,
+    write_atomic,
+)
+from cosactl._errors import EXIT_NOT_A_PROJECT, EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
+
+__all__ = [
+    "ARCHETYPES",
+    "AddPlan",
+    "Change",
+    "GenerateError",
+    "apply_plan",
+    "check_name",
+    "create_project",
+    "parse_pairs",
+    "plan_add",
+    "project_target",
+    "template_defaults",
+]
+
+ARCHETYPES = ("telemetry", "command", "device", "periodic", "adapter", "router")
+DEVICE_ARCHETYPES = frozenset({"telemetry", "command", "device", "periodic"})
+FOLDER = {"adapter": "adapters", "router": "routers"}  # every other archetype: devices/
+DEFAULT_INTERVAL = {"telemetry": 60.0, "device": 10.0, "periodic": 300.0}
+DEFAULT_EVERY = 300.0
+MAX_NAME_LENGTH = 32
+# Names that would clash with the project's folders, its first test or a class in a snippet.
+RESERVED = frozenset(
+    {"adapters", "cosalette", "conftest", "device", "devices", "project", "routers", "tests"}
+)
+CACHES = ("__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache")
+NEW_KEYS = ("project_name", "description", "version", "mqtt_host", "mqtt_port")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class AddPlan:
+    """Everything ``cosactl add`` would do, computed without writing anything."""
+
+    root: Path
+    archetype: str
+    name: str
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+    @property
+    def conflicts(self) -> tuple[Change, ...]:
+        """Changes that would overwrite a file that differs from the template's."""
+        return tuple(c for c in self.changes if c.action == "conflict")
+
+
+def template_dir() -> Path:
+    """The cookiecutter template shipped with cosactl (in a checkout: the repository's)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "project_template", here.parent / "project_template"):
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate
+    raise GenerateError("the project template is missing from this installation", EXIT_PROJECT)
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Return *name* if it is usable as a Python module name and an MQTT topic segment."""
+    rule = "use lowercase letters, digits and underscores, starting with a letter"
+    if not _NAME.fullmatch(name):
+        raise GenerateError(f"invalid {what} {name!r}: {rule}", EXIT_USAGE)
+    if len(name) > MAX_NAME_LENGTH:
+        raise GenerateError(
+            f"invalid {what} {name!r}: over {MAX_NAME_LENGTH} characters", EXIT_USAGE
+        )
+    if keyword.iskeyword(name):
+        raise GenerateError(f"invalid {what} {name!r}: it is a Python keyword", EXIT_USAGE)
+    if name in RESERVED and what != "project name":
+        raise GenerateError(f"invalid {what} {name!r}: the name is reserved", EXIT_USAGE)
+    return name
+
+
+# --------------------------------------------------------------------------- cosactl new
+
+
+def parse_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["k=v", ...]`` → ``{"k": "v"}``; a pair without ``=`` is a usage error."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise GenerateError(f"--extra-context takes KEY=VALUE, got {pair!r}", EXIT_USAGE)
+        result[key.strip()] = value
+    return result
+
+
+def template_defaults() -> dict[str, Any]:
+    """The template's answers as they stand in cookiecutter.json."""
+    data: dict[str, Any] = json.loads((template_dir() / "cookiecutter.json").read_text("utf-8"))
+    return data
+
+
+def _check_answers(answers: Mapping[str, str]) -> dict[str, Any]:
+    unknown = sorted(set(answers) - set(NEW_KEYS) - {"project_slug"})
+    if unknown:
+        raise GenerateError(
+            f"unknown --extra-context key(s) {', '.join(unknown)}; known: {', '.join(NEW_KEYS)}",
+            EXIT_USAGE,
+        )
+    checked: dict[str, Any] = {}
+    for key, value in answers.items():
+        if any(ord(c) < 32 or ord(c) == 127 for c in value) or not value.strip():
+            raise GenerateError(f"{key} must be one non-empty line, got {value!r}", EXIT_USAGE)
+        if "{{" in value or "{%" in value or any(ord(c) > 0xFFFF for c in value):
+            raise GenerateError(
+                f"{key} may not contain '{{{{', '{{%' or characters beyond U+FFFF (emoji)",
+                EXIT_USAGE,
+            )
+        checked[key] = value
+    if "mqtt_port" in checked:
+        port = checked["mqtt_port"]
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise GenerateError(f"mqtt_port must be 1..65535, got {port!r}", EXIT_USAGE)
+        checked["mqtt_port"] = int(port)
+    return checked
+
+
+def project_target(name: str, directory: str | Path = ".") -> Path:
+    """``directory/name``, after refusing an invalid name or an existing non-empty folder."""
+    target = Path(directory) / check_name(name, "project name")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise GenerateError(f"{target} already exists and is not empty", EXIT_REFUSED)
+    return target
+
+
+def create_project(
+    name: str,
+    directory: str | Path = ".",
+    no_input: bool = True,
+    extra_context: Mapping[str, str] | None = None,
+) -> Path:
+    """Render the template into ``directory/name`` and return that folder.
+
+    Refuses an invalid name and an existing non-empty folder before rendering anything.
+    The rendering never prompts (the command asks its own questions), so *no_input* only
+    documents the caller's intent.
+    """
+    del no_input
+    target = project_target(name, directory)
+    slug, parent, existed = target.name, target.parent, target.exists()
+    answers = _check_answers(dict(extra_context or {}))
+    if answers.pop("project_slug", slug) != slug:
+        raise GenerateError("project_slug is the NAME argument; do not set it twice", EXIT_USAGE)
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.generate import generate_context, generate_files
+    from cookiecutter.prompt import prompt_for_config
+
+    template = template_dir()
+    overrides = {"project_name": slug, **answers, "project_slug": slug}
+    context = generate_context(str(template / "cookiecutter.json"), extra_context=overrides)
+    context["cookiecutter"].update(prompt_for_config(context, no_input=True))
+    context["cookiecutter"]["mqtt_port"] = int(context["cookiecutter"]["mqtt_port"])
+    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out = Path(
+            generate_files(
+                repo_dir=str(template),
+                context=context,
+                output_dir=str(parent),
+                overwrite_if_exists=existed,
+            )
+        )
+        tomllib.loads((out / "settings.toml").read_text("utf-8"))
+    except (CookiecutterException, tomllib.TOMLDecodeError, OSError) as exc:
+        if target.is_dir():
+            shutil.rmtree(target)
+            if existed:
+                target.mkdir()
+        raise GenerateError(f"cannot create {target}: {exc}", EXIT_USAGE) from exc
+    for cache in CACHES:  # a tool run inside the template must not leak into projects
+        for found in list(out.rglob(cache)):
+            shutil.rmtree(found, ignore_errors=True)
+    return out
+
+
+# --------------------------------------------------------------------------- cosactl add
+
+
+def find_project_root(start: str | Path = ".") -> Path:
+    """*start* if it holds a settings.toml, else a not-a-project error."""
+    root = Path(start).resolve()
+    if not (root / "settings.toml").is_file():
+        raise GenerateError(
+            f"{root} is not a cosalette project (no settings.toml); "
+            "run this inside a project or use -C DIR",
+            EXIT_NOT_A_PROJECT,
+        )
+    return root
+
+
+def _number(value: float, option: str) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise GenerateError(f"{option} must be a positive number of seconds", EXIT_USAGE)
+    return float(value)
+
+
+def _check_options(archetype: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options that apply to *archetype*, validated; anything else is a usage error."""
+    applies = {
+        "interval": {"telemetry", "device", "periodic"},
+        "publish": {"telemetry"},
+        "every": {"telemetry"},
+        "adapter": {"telemetry"},
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    for key in given:
+        if archetype not in applies.get(key, set()):
+            raise GenerateError(f"--{key} does not apply to {archetype}", EXIT_USAGE)
+    if "every" in given and given.get("publish") != "every":
+        raise GenerateError("--every needs --publish every", EXIT_USAGE)
+    if given.get("publish") not in (None, "on-change", "every"):
+        raise GenerateError("--publish takes on-change or every", EXIT_USAGE)
+    checked = dict(given)
+    if archetype in DEFAULT_INTERVAL:
+        checked["interval"] = _number(
+            given.get("interval", DEFAULT_INTERVAL[archetype]), "--interval"
+        )
+    if given.get("publish") == "every":
+        checked["every"] = _number(given.get("every", DEFAULT_EVERY), "--every")
+    if "adapter" in given:
+        checked["adapter"] = check_name(given["adapter"], "adapter name")
+    return checked
+
+
+def _literal(value: float) -> str:
+    return repr(float(value))
+
+
+def _render_snippet(archetype: str, context: Mapping[str, Any]) -> dict[str, str]:
+    """Relative path → rendered text, for every file of the archetype's snippet."""
+    import jinja2
+
+    base = template_dir() / "snippets" / archetype
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    rendered: dict[str, str] = {}
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            rel = env.from_string(path.relative_to(base).as_posix()).render(context)
+            rel = rel.removesuffix(".j2")  # .j2 keeps linters off the unrendered templates
+            rendered[rel] = env.from_string(path.read_text("utf-8")).render(context)
+    return rendered
+
+
+def plan_add(
+    project_root: str | Path, archetype: str, name: str, options: Mapping[str, Any]
+) -> AddPlan:
+    """Work out the files and settings.toml edit for ``cosactl add``; writes nothing."""
+    root = find_project_root(project_root)
+    if archetype not in ARCHETYPES:
+        raise GenerateError(f"unknown archetype {archetype!r}", EXIT_USAGE)
+    check_name(name, f"{archetype} name")
+    opts = _check_options(archetype, options)
+    folder = FOLDER.get(archetype, "devices")
+    module = f"{folder}/{name}.py"
+    if archetype in DEVICE_ARCHETYPES:
+        where = registered_names(root).get(name)
+        if where is not None and not where.startswith(f"{module}:"):
+            raise GenerateError(
+                f"the name {name!r} is already registered at {where}; choose another name",
+                EXIT_REFUSED,
+            )
+    app = app_name(root)
+    adapter: dict[str, str] | None = None
+    files: dict[str, str] = {}
+    if "adapter" in opts:
+        adapter_path = root / "adapters" / f"{opts['adapter']}.py"
+        if adapter_path.is_file():
+            adapter = port_of(adapter_path, opts["adapter"])
+        else:
+            port_name = opts["adapter"]
+            adapter = {"module": port_name, "port": f"{camel(port_name)}Port", "method": "read"}
+            files.update(
+                _render_snippet(
+                    "adapter", {"name": port_name, "class_name": camel(port_name), "app": app}
+                )
+            )
+    every = opts.get("every", DEFAULT_EVERY)
+    context = {
+        "name": name,
+        "class_name": camel(name),
+        "app": app,
+        "interval": _literal(opts.get("interval", 60.0)),
+        "publish": opts.get("publish"),
+        "every": _literal(every),
+        "adapter": adapter,
+    }
+    files.update(_render_snippet(archetype, context))
+    fragment = files.pop("settings.toml", None)
+    changes = [file_change(root, rel, text) for rel, text in files.items()]
+    if fragment is not None:
+        changes.append(settings_change(root, name, fragment))
+    record = record_change(root, archetype, name, opts)
+    if record is not None:
+        changes.append(record)
+    return AddPlan(root, archetype, name, tuple(changes))
+
+
+def apply_plan(plan: AddPlan, force: bool = False, pretend: bool = False) -> tuple[Change, ...]:
+    """Write the plan (nothing under *pretend*); conflicts are refused unless *force*."""
+    if plan.conflicts and not force:
+        diffs = "".join(c.diff for c in plan.conflicts)
+        paths = " and ".join(c.path for c in plan.conflicts)
+        raise GenerateError(
+            f"refusing to overwrite {paths}: your version differs from the template's "
+            f"(diff below); nothing was written. --force overwrites.\n{diffs.rstrip()}",
+            EXIT_REFUSED,
+        )
+    if not pretend:
+        for change in plan.changes:
+            if change.content is not None:
+                write_atomic(plan.root / change.path, change.content)
+    return plan.changes
