@@ -6,8 +6,11 @@ import os
 import sys
 from typing import Any
 
+import shutil
+
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 # Generated C goes under build/ so it never lands next to the sources or in a commit.
 CYTHON_BUILD_DIR = os.path.join("build", "cython")
@@ -79,7 +82,18 @@ class OptionalBuildExt(build_ext):
         return [path for path in super().get_outputs() if os.path.exists(path)]
 
 
+class BuildPyWithTemplate(build_py):
+    """Ship the top-level project_template/ inside the cosactl package of a built wheel."""
+
+    def run(self) -> None:
+        super().run()
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "project_template")
+        target = os.path.join(self.build_lib, "cosactl", "project_template")
+        if os.path.isdir(source) and not self.editable_mode:
+            shutil.copytree(source, target, dirs_exist_ok=True)
+
+
 setup(
     ext_modules=[Extension("cosalette._cfilters", sources=["cython/filters.pyx"])],
-    cmdclass={"build_ext": OptionalBuildExt},
+    cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithTemplate},
 )
