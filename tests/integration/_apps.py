@@ -50,6 +50,7 @@ class AppProcess(subprocess.Popen[str]):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.lines: list[str] = []
+        self.signalled = False
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -62,6 +63,11 @@ class AppProcess(subprocess.Popen[str]):
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
+
+    def send_signal(self, sig: int) -> None:
+        """Send *sig* and remember that the test has asked the app to stop."""
+        self.signalled = True
+        super().send_signal(sig)
 
     def output(self) -> str:
         """Everything the app printed so far."""
@@ -119,7 +125,7 @@ def start_app(
 
 def finish(process: AppProcess, timeout: float = 10.0) -> tuple[int, str]:
     """Stop *process* (SIGTERM if still running), wait *timeout* s, then kill; code and output."""
-    if process.poll() is None:
+    if process.poll() is None and not process.signalled:
         process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=timeout)
