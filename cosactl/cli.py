@@ -16,6 +16,7 @@ from cosactl import __version__
 COMMANDS: dict[str, str] = {
     "new": "cosactl.commands.new:new",
     "add": "cosactl.commands.add:add",
+    "dev": "cosactl.commands.dev:dev",
     "run": "cosactl.commands.run:run",
     "test": "cosactl.commands.test:test",
     "manifest": "cosactl.commands.manifest:manifest",
@@ -24,6 +25,7 @@ COMMANDS: dict[str, str] = {
 SHORT_HELP: dict[str, str] = {
     "new": "Create a new project from the template.",
     "add": "Add a device, adapter or router to the project.",
+    "dev": "Run the project with a local broker; reload on every save.",
     "run": "Run the project (production).",
     "test": "Run the project's tests.",
     "manifest": "Show every MQTT topic the project uses.",
@@ -98,6 +100,7 @@ def cli() -> None:
     Examples:
       cosactl new gas2mqtt && cd gas2mqtt
       cosactl add telemetry counter --interval 60
+      cosactl dev                 # local broker, fake adapters, reload on save
       cosactl test
       cosactl manifest --format json
       cosactl run --dry-run

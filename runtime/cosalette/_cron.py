@@ -11,9 +11,7 @@ from typing import NoReturn, TypeVar
 __all__ = ["CronSchedule"]
 
 _FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week", "year")
-_MONTH_NAMES = {
-    name.upper(): number for number, name in enumerate(calendar.month_abbr) if name
-}
+_MONTH_NAMES = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}
 _DAY_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _MONTH_MAX_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _MIN_YEAR, _MAX_YEAR = 1970, 2099

@@ -17,8 +17,18 @@ from typing import Protocol, runtime_checkable
 from cosalette._json import dumps, dumps_pretty, loads
 
 __all__ = [
-    "AllSavePolicy", "AnySavePolicy", "DeviceStore", "JsonFileStore", "MemoryStore", "NullStore",
-    "PersistPolicy", "SaveOnChange", "SaveOnPublish", "SaveOnShutdown", "SqliteStore", "Store",
+    "AllSavePolicy",
+    "AnySavePolicy",
+    "DeviceStore",
+    "JsonFileStore",
+    "MemoryStore",
+    "NullStore",
+    "PersistPolicy",
+    "SaveOnChange",
+    "SaveOnPublish",
+    "SaveOnShutdown",
+    "SqliteStore",
+    "Store",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,15 +109,17 @@ class JsonFileStore:
             try:
                 document = self._read()
             except (_CorruptFile, OSError) as exc:
-                logger.warning("Store file %s is unreadable, treating it as empty: %s",
-                               self._path, exc)
+                logger.warning(
+                    "Store file %s is unreadable, treating it as empty: %s", self._path, exc
+                )
                 return None
         value = document.get(key)
         if value is None:
             return None
         if not isinstance(value, dict):
-            logger.warning("Store file %s holds a non-object under %r, ignoring it",
-                           self._path, key)
+            logger.warning(
+                "Store file %s holds a non-object under %r, ignoring it", self._path, key
+            )
             return None
         return value
 
@@ -119,8 +131,9 @@ class JsonFileStore:
                 document = self._read()
             except _CorruptFile as exc:
                 backup = self._preserve_corrupt()
-                logger.warning("Store file %s was corrupt (%s); kept it as %s",
-                               self._path, exc, backup)
+                logger.warning(
+                    "Store file %s was corrupt (%s); kept it as %s", self._path, exc, backup
+                )
                 document = {}
             document[key] = data
             self._write_atomically(dumps_pretty(document) + "\n")
@@ -188,9 +201,11 @@ class SqliteStore:
     def load(self, key: str) -> dict[str, object] | None:
         """Return the state under *key*; a row holding invalid JSON logs a warning and is None."""
         with self._lock:
-            row = self._connection().execute(
-                "SELECT data FROM store WHERE key = ?", (key,)
-            ).fetchone()
+            row = (
+                self._connection()
+                .execute("SELECT data FROM store WHERE key = ?", (key,))
+                .fetchone()
+            )
         if row is None:
             return None
         try:
@@ -221,7 +236,6 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self._path)!r})"
-
 
 
 class DeviceStore:
@@ -336,7 +350,6 @@ class DeviceStore:
     def __repr__(self) -> str:
         shown = repr(self._data) if self._loaded else "<not loaded>"
         return f"DeviceStore({self._key!r}, {shown}, dirty={self._dirty})"
-
 
 
 @runtime_checkable

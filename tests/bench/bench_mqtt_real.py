@@ -134,8 +134,13 @@ class _Subscriber:
 
     async def __aenter__(self) -> _Subscriber:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _SUBSCRIBER, str(self.port), self.topic,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-c",
+            _SUBSCRIBER,
+            str(self.port),
+            self.topic,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
         assert await self._line() == "ready"
         return self
@@ -197,7 +202,9 @@ async def measure_pipeline(port: int) -> tuple[float, float]:
         async with (
             _Subscriber(port, "bench/pipe/#") as sub,
             aiomqtt.Client(
-                HOST, port, identifier="bench-raw",
+                HOST,
+                port,
+                identifier="bench-raw",
                 max_inflight_messages=PUBLISH_WINDOW,
                 socket_options=NODELAY,
             ) as raw,
@@ -327,7 +334,9 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
             else:
                 raise AssertionError("the app never answered a command")
             for i in range(20):  # warm up the echo path too
-                await prober.round_trip("bench/echo/a", f"w{i}", "bench/echo/b", f'{{"state":"w{i}"}}')
+                await prober.round_trip(
+                    "bench/echo/a", f"w{i}", "bench/echo/b", f'{{"state":"w{i}"}}'
+                )
             count = 0
             while count < ROUND_TRIPS:
                 batch = min(RT_BATCH, ROUND_TRIPS - count)
@@ -335,11 +344,15 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
                     (ours, "bench/valve/set", "bench/valve/state"),
                     (floor, "bench/echo/a", "bench/echo/b"),
                 ]
-                for samples, request, reply in subjects if (count // RT_BATCH) % 2 == 0 else subjects[::-1]:
+                for samples, request, reply in (
+                    subjects if (count // RT_BATCH) % 2 == 0 else subjects[::-1]
+                ):
                     for i in range(count, count + batch):
                         payload = f"open-{i}"
                         samples.append(
-                            await prober.round_trip(request, payload, reply, f'{{"state":"{payload}"}}')
+                            await prober.round_trip(
+                                request, payload, reply, f'{{"state":"{payload}"}}'
+                            )
                         )
                 count += batch
             shutdown.set()
@@ -359,5 +372,9 @@ def test_bench_command_round_trip(broker: MosquittoBroker) -> None:
     fp50, fp95 = statistics.median(floor), _percentile(floor, 95)
     report("round trip raw echo p50", fp50, "us", "raw echo p50", fp50, "1.00x (floor)")
     report("round trip raw echo p95", fp95, "us", "raw echo p95", fp95, "1.00x (floor)")
-    report("round trip cosalette p50", statistics.median(ours), "us", "raw echo p50", fp50, "<=1.3x")
-    report("round trip cosalette p95", _percentile(ours, 95), "us", "raw echo p95", fp95, "report only")
+    report(
+        "round trip cosalette p50", statistics.median(ours), "us", "raw echo p50", fp50, "<=1.3x"
+    )
+    report(
+        "round trip cosalette p95", _percentile(ours, 95), "us", "raw echo p95", fp95, "report only"
+    )

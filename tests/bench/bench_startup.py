@@ -96,8 +96,12 @@ def _clean_env(cwd: Path, **extra: str) -> dict[str, str]:
 def _wall_time(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=_clean_env(cwd), check=True,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        [sys.executable, *args],
+        cwd=cwd,
+        env=_clean_env(cwd),
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
 
@@ -129,10 +133,38 @@ def test_bench_startup_time(tmp_path: Path) -> None:
     )
     print(f"start-up: median of {RUNS} interleaved runs each, {sys.executable}", flush=True)
     floor = medians["pydantic_settings"]
-    report("start-up: import pydantic_settings", floor, "ms", "import pydantic_settings", floor, "1.00x (floor)")
-    report("start-up: one-telemetry app", medians["app"], "ms", "import pydantic_settings", floor, "<=1.3x")
-    report("start-up: import click", medians["click"], "ms", "import click", medians["click"], "1.00x (floor)")
-    report("start-up: import cosalette", medians["cosalette"], "ms", "import click", medians["click"], "report only")
+    report(
+        "start-up: import pydantic_settings",
+        floor,
+        "ms",
+        "import pydantic_settings",
+        floor,
+        "1.00x (floor)",
+    )
+    report(
+        "start-up: one-telemetry app",
+        medians["app"],
+        "ms",
+        "import pydantic_settings",
+        floor,
+        "<=1.3x",
+    )
+    report(
+        "start-up: import click",
+        medians["click"],
+        "ms",
+        "import click",
+        medians["click"],
+        "1.00x (floor)",
+    )
+    report(
+        "start-up: import cosalette",
+        medians["cosalette"],
+        "ms",
+        "import click",
+        medians["click"],
+        "report only",
+    )
 
 
 # --- (b) peak RSS ------------------------------------------------------------------------------
@@ -172,8 +204,12 @@ async def _daemon_peak_kb(broker: MosquittoBroker, cwd: Path) -> tuple[int, int]
     async with Collector(broker.host, broker.port) as collector:
         await collector.subscribe("b/t/state")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(script), cwd=cwd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            sys.executable,
+            str(script),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env=_clean_env(cwd, MQTT__HOST=broker.host, MQTT__PORT=str(broker.port)),
         )
         try:
@@ -196,8 +232,13 @@ async def _daemon_peak_kb(broker: MosquittoBroker, cwd: Path) -> tuple[int, int]
 
 async def _floor_peak_kb(cwd: Path) -> int:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", FLOOR_SCRIPT, cwd=cwd, env=_clean_env(cwd),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        sys.executable,
+        "-c",
+        FLOOR_SCRIPT,
+        cwd=cwd,
+        env=_clean_env(cwd),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
@@ -254,4 +295,11 @@ def test_bench_peak_rss(broker: MosquittoBroker, tmp_path: Path) -> None:
     floor_mib = statistics.median(floor) / 1024
     name = "import pydantic_settings+aiomqtt"
     report("peak RSS: imports only", floor_mib, "MiB", name, floor_mib, "1.00x (floor)")
-    report("peak RSS: one-telemetry daemon", statistics.median(daemon) / 1024, "MiB", name, floor_mib, "<=1.1x")
+    report(
+        "peak RSS: one-telemetry daemon",
+        statistics.median(daemon) / 1024,
+        "MiB",
+        name,
+        floor_mib,
+        "<=1.1x",
+    )

@@ -35,7 +35,9 @@ if __name__ == "__main__":
 """
 
 
-def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "clidemo.py"
     script.write_text(APP)
     return subprocess.run(
@@ -53,8 +55,15 @@ def test_version_and_help(tmp_path: Path) -> None:
     assert version.returncode == 0
     assert "3.1.4" in version.stdout
     helptext = _run(tmp_path, "--help").stdout
-    for option in ("--dry-run", "--log-level", "--log-format", "--env-file", "--settings-file",
-                   "--show-devices", "--version"):
+    for option in (
+        "--dry-run",
+        "--log-level",
+        "--log-format",
+        "--env-file",
+        "--settings-file",
+        "--show-devices",
+        "--version",
+    ):
         assert option in helptext
     assert "Demo bridge" in helptext
 

@@ -121,7 +121,10 @@ def test_february_29th_fires_every_leap_year() -> None:
 
 
 def test_star_in_both_day_fields_means_every_day() -> None:
-    assert fires("0 0 6 * * *", MONDAY_NOON, 2) == [datetime(2024, 1, 2, 6), datetime(2024, 1, 3, 6)]
+    assert fires("0 0 6 * * *", MONDAY_NOON, 2) == [
+        datetime(2024, 1, 2, 6),
+        datetime(2024, 1, 3, 6),
+    ]
 
 
 def test_timezone_is_preserved() -> None:
@@ -143,22 +146,30 @@ def test_dst_fall_back_does_not_go_backwards() -> None:
 
 # Independent predicates to check many consecutive fire times against a brute-force scan.
 REFERENCE: list[tuple[str, Callable[[datetime], bool]]] = [
-    ("0 30 10-13 ? * WED,FRI", lambda t: t.minute == 30 and 10 <= t.hour <= 13
-     and t.weekday() in (2, 4)),
-    ("0 */20 8-9 ? * SAT-SUN", lambda t: t.minute % 20 == 0 and t.hour in (8, 9)
-     and t.weekday() >= 5),
-    ("0 0 0 L * ?", lambda t: t.hour == t.minute == 0
-     and t.day == calendar.monthrange(t.year, t.month)[1]),
+    (
+        "0 30 10-13 ? * WED,FRI",
+        lambda t: t.minute == 30 and 10 <= t.hour <= 13 and t.weekday() in (2, 4),
+    ),
+    (
+        "0 */20 8-9 ? * SAT-SUN",
+        lambda t: t.minute % 20 == 0 and t.hour in (8, 9) and t.weekday() >= 5,
+    ),
+    (
+        "0 0 0 L * ?",
+        lambda t: t.hour == t.minute == 0 and t.day == calendar.monthrange(t.year, t.month)[1],
+    ),
     ("0 15 6 1,15 * ?", lambda t: (t.hour, t.minute) == (6, 15) and t.day in (1, 15)),
-    ("0 45 23 ? FEB-MAR 2#1", lambda t: (t.hour, t.minute) == (23, 45) and t.month in (2, 3)
-     and t.weekday() == 0 and t.day <= 7),
+    (
+        "0 45 23 ? FEB-MAR 2#1",
+        lambda t: (
+            (t.hour, t.minute) == (23, 45) and t.month in (2, 3) and t.weekday() == 0 and t.day <= 7
+        ),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("expression", "matches"), REFERENCE, ids=[e for e, _ in REFERENCE])
-def test_agrees_with_brute_force_scan(
-    expression: str, matches: Callable[[datetime], bool]
-) -> None:
+def test_agrees_with_brute_force_scan(expression: str, matches: Callable[[datetime], bool]) -> None:
     schedule = CronSchedule(expression)
     t = datetime(2024, 1, 20, 7, 13)
     end = datetime(2024, 4, 1)

@@ -155,9 +155,7 @@ def test_thread_safe_needs_a_running_loop() -> None:
         Stream(thread_safe=True)
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"maxsize": -1}, {"maxsize": 1.5}, {"backpressure": "block"}]
-)
+@pytest.mark.parametrize("kwargs", [{"maxsize": -1}, {"maxsize": 1.5}, {"backpressure": "block"}])
 def test_invalid_arguments(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Stream(**kwargs)  # type: ignore[arg-type]
