@@ -1,4 +1,4 @@
-"""Benchmark: wall time of `cosactl new` and `cosactl add telemetry`, against a floor.
+"""Benchmark: wall time of `cosactl --help`, `cosactl new` and `cosactl add telemetry`.
 
 Each subject is a fresh ``python -m cosactl`` process (this interpreter) run into a fresh
 directory: ``new`` renders the cookiecutter template, ``add telemetry counter`` renders the
@@ -62,6 +62,9 @@ class _Subjects:
     def floor(self) -> float:
         return _timed(["-c", "import click"], self._fresh_dir())
 
+    def help(self) -> float:
+        return _timed(["-m", "cosactl", "--help"], self._fresh_dir())
+
     def new(self) -> float:
         cwd = self._fresh_dir()
         elapsed = _timed(["-m", "cosactl", "new", "bench"], cwd)
@@ -83,6 +86,7 @@ def test_bench_generate(tmp_path: Path) -> None:
     subjects.base.mkdir()
     runs: dict[str, Callable[[], float]] = {
         "floor": subjects.floor,
+        "help": subjects.help,
         "new": subjects.new,
         "add": subjects.add,
     }
@@ -98,5 +102,6 @@ def test_bench_generate(tmp_path: Path) -> None:
     print(f"generate: median of {RUNS} interleaved runs each, {sys.executable}", flush=True)
     floor = medians["floor"]
     report("generate: import click", floor, "ms", FLOOR_NAME, floor, "1.00x (floor)")
+    report("generate: cosactl --help", medians["help"], "ms", FLOOR_NAME, floor, "<=1.5x")
     report("generate: cosactl new", medians["new"], "ms", FLOOR_NAME, floor, TARGET)
     report("generate: cosactl add telemetry", medians["add"], "ms", FLOOR_NAME, floor, TARGET)
