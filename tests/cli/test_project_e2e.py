@@ -106,9 +106,6 @@ def test_manifest_check_is_a_ci_gate(project: Path, tmp_path: Path) -> None:
     assert "valve" in result.stderr and "+" in result.stderr
 
 
-@pytest.mark.skipif(
-    find_mosquitto() is None, reason="needs mosquitto (apt-get install -y mosquitto)"
-)
 async def test_run_dry_run_publishes_telemetry_and_answers_commands(
     project: Path, tmp_path: Path
 ) -> None:

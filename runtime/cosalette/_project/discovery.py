@@ -47,7 +47,8 @@ from cosalette._project.settings_model import (
     read_app_section,
     read_toml,
 )
-from cosalette._settings import Settings, _toml_key_line
+from cosalette._settings import Settings
+from cosalette._settings_errors import toml_key_line
 
 __all__ = ["Project", "load_project"]
 
@@ -256,7 +257,7 @@ def _build_app(section: AppSection, settings: Settings, text: str, path: Path, *
         app = App(section.name, section.version, description=section.description, **options, **kw)
     except (ValueError, TypeError) as exc:
         key = next((k for k in options if k in str(exc)), None)
-        line = _toml_key_line(text, ("app", key) if key else ("app",))
+        line = toml_key_line(text, ("app", key) if key else ("app",))
         raise ProjectError(f"[app]: {exc}", file=path, line=line) from exc
     app._settings = settings
     return app
@@ -276,7 +277,7 @@ def _unused_sections(
             f"[devices.{name}] has no device '{name}' (no devices/{name}.py and no device of "
             f"that name); its settings are not used",
             file=path,
-            line=_toml_key_line(text, ("devices", name)),
+            line=toml_key_line(text, ("devices", name)),
         )
         for name in sections
         if name not in known

@@ -19,7 +19,8 @@ from pydantic_settings import SettingsConfigDict
 from cosalette._names import validate_mqtt_name
 from cosalette._project.errors import ProjectError, display_path
 from cosalette._project.markers import DeviceConfig
-from cosalette._settings import Settings, SettingsError, _toml_key_line, load_settings
+from cosalette._settings import Settings, SettingsError, load_settings
+from cosalette._settings_errors import toml_key_line
 
 __all__ = [
     "AppSection",
@@ -87,7 +88,7 @@ def read_app_section(data: Mapping[str, Any], text: str, path: Path) -> AppSecti
         )
     if not isinstance(raw, dict):
         raise ProjectError(
-            "app must be a table ([app])", file=path, line=_toml_key_line(text, ("app",))
+            "app must be a table ([app])", file=path, line=toml_key_line(text, ("app",))
         )
     try:
         section = AppSection.model_validate(raw)
@@ -95,11 +96,11 @@ def read_app_section(data: Mapping[str, Any], text: str, path: Path) -> AppSecti
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         key = ("app", *(str(p) for p in err["loc"]))
-        line = _toml_key_line(text, key) if _present(raw, err["loc"]) else None
-        line = line or _toml_key_line(text, ("app",))
+        line = toml_key_line(text, key) if _present(raw, err["loc"]) else None
+        line = line or toml_key_line(text, ("app",))
         raise ProjectError(f"{'.'.join(key)}: {err['msg']}", file=path, line=line) from None
     except ValueError as exc:
-        raise ProjectError(f"app.{exc}", file=path, line=_toml_key_line(text, ("app",))) from None
+        raise ProjectError(f"app.{exc}", file=path, line=toml_key_line(text, ("app",))) from None
     return section
 
 
@@ -126,7 +127,7 @@ def check_device_sections(
                 raise ProjectError(
                     f"devices.{name}.{key}: unknown setting; {model.__name__} has: {valid}",
                     file=path,
-                    line=_toml_key_line(text, ("devices", name, key)),
+                    line=toml_key_line(text, ("devices", name, key)),
                 )
 
 

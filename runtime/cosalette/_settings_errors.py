@@ -1,0 +1,219 @@
+"""Where a bad setting came from: the TOML file and line, the env var, or the .env line."""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+from collections.abc import Mapping
+from contextlib import suppress
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings
+
+from cosalette._settings import _SECRET_NAME, MASK, SettingsError, _read_toml
+
+
+def describe_errors(
+    exc: ValidationError,
+    settings_class: type[BaseSettings],
+    toml_path: Path | None,
+    env_file: str | Path | None,
+    init_kwargs: Mapping[str, Any],
+) -> list[str]:
+    locator = _Locator(settings_class, toml_path, _env_files(settings_class, env_file), init_kwargs)
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        path, leaf = _data_path(settings_class, err["loc"])
+        if err["type"] == "extra_forbidden" and len(path) == len(err["loc"]) - 1:
+            path = (*path, err["loc"][-1])
+        msg = str(err["msg"])
+        if _is_secret(path, leaf) and err.get("input") not in (None, ""):
+            msg = msg.replace(str(err["input"]), MASK)
+        lines.append(locator.describe(path, msg, err["type"]))
+    return lines
+
+
+class _Locator:
+    """Find which source (argument, env var, ``.env`` line, TOML line) supplied a value."""
+
+    def __init__(
+        self,
+        settings_class: type[BaseSettings],
+        toml_path: Path | None,
+        env_files: list[Path],
+        init_kwargs: Mapping[str, Any],
+    ) -> None:
+        self.cls, self.toml_path, self.env_files = settings_class, toml_path, env_files
+        self.init_kwargs = init_kwargs
+        self.toml_data: dict[str, Any] = {}
+        self.toml_text = ""
+        if toml_path is not None:
+            with suppress(SettingsError):
+                self.toml_data, self.toml_text = _read_toml(toml_path)
+
+    def describe(self, path: tuple[str | int, ...], msg: str, err_type: str) -> str:
+        key = ".".join(str(p) for p in path) or self.cls.__name__
+        if path and _has(self.init_kwargs, path):
+            return f"argument {key}: {msg}"
+        names = _env_names(self.cls, path)
+        env = _find_env(names, os.environ, self.cls)
+        if env is not None:
+            return f"environment variable {env} ({key}): {msg}"
+        for env_path in reversed(self.env_files):
+            from dotenv import dotenv_values
+
+            found = _find_env(names, dotenv_values(env_path), self.cls)
+            if found is not None:
+                line = _line_of(env_path, rf"^\s*(?:export\s+)?{re.escape(found)}\s*=")
+                return f"{env_path}{line}: {found} ({key}): {msg}"
+        if self.toml_path is not None and path and _has(self.toml_data, path):
+            lineno = toml_key_line(self.toml_text, path)
+            where = f"{self.toml_path}:{lineno}" if lineno else str(self.toml_path)
+            return f"{where}: {key}: {msg}"
+        if err_type == "missing" and names:
+            where = f" in {self.toml_path}" if self.toml_path is not None else ""
+            return f"{key}: {msg} (set {key}{where} or {names[0]})"
+        return f"{key}: {msg}"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``X | None`` down to the single meaningful type."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        rest = [a for a in get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            return _unwrap(rest[0])
+    return annotation
+
+
+def _data_path(
+    model: type[BaseModel], loc: tuple[str | int, ...]
+) -> tuple[tuple[str | int, ...], FieldInfo | None]:
+    """Trim a pydantic error location to the data keys (drop union/type tags)."""
+    out: list[str | int] = []
+    current: Any = model
+    leaf: FieldInfo | None = None
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = _field_info(current, part)
+            if info is None:
+                break
+            out.append(part)
+            leaf, current = info, _unwrap(info.annotation)
+        elif get_origin(current) in (dict, Mapping) or get_origin(current) in (list, tuple):
+            out.append(part)
+            args = get_args(current)
+            current = _unwrap(args[-1]) if args else None
+        else:
+            break
+    return tuple(out), leaf
+
+
+def _field_info(model: type[BaseModel], part: str | int) -> FieldInfo | None:
+    for name, info in model.model_fields.items():
+        if part in (name, info.alias, info.validation_alias):
+            return info
+    return None
+
+
+def _is_secret(path: tuple[str | int, ...], leaf: FieldInfo | None) -> bool:
+    if any(isinstance(p, str) and _SECRET_NAME.search(p) for p in path):
+        return True
+    return leaf is not None and "Secret" in str(leaf.annotation)
+
+
+def _has(data: Any, path: tuple[str | int, ...]) -> bool:
+    """True when *data* supplies a value at *path* (or a non-table value above it)."""
+    for i, part in enumerate(path):
+        if isinstance(data, Mapping):
+            if part not in data:
+                return False
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return i > 0
+    return True
+
+
+def _env_files(settings_class: type[BaseSettings], env_file: str | Path | None) -> list[Path]:
+    files: Any = env_file if env_file is not None else settings_class.model_config.get("env_file")
+    if files is None:
+        return []
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    return [Path(f) for f in files if Path(f).is_file()]
+
+
+def _env_names(settings_class: type[BaseSettings], path: tuple[str | int, ...]) -> list[str]:
+    """Candidate variable names for *path*, most specific first."""
+    prefix = str(settings_class.model_config.get("env_prefix") or "")
+    delim = settings_class.model_config.get("env_nested_delimiter") or ""
+    sensitive = settings_class.model_config.get("case_sensitive", False)
+    names = []
+    for n in range(len(path), 0, -1):
+        if n > 1 and not delim:
+            continue
+        name = prefix + delim.join(str(p) for p in path[:n])
+        names.append(name if sensitive else name.upper())
+    return names
+
+
+def _find_env(
+    names: list[str], env: Mapping[str, str | None], settings_class: type[BaseSettings]
+) -> str | None:
+    if settings_class.model_config.get("case_sensitive", False):
+        return next((n for n in names if n in env), None)
+    upper = {k.upper(): k for k in env}
+    return next((upper[n.upper()] for n in names if n.upper() in upper), None)
+
+
+def _line_of(path: Path, pattern: str) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    rx = re.compile(pattern)
+    return next((f":{i}" for i, line in enumerate(lines, 1) if rx.search(line)), "")
+
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_KEY_LINE = re.compile(rf"^({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+
+
+def _split_key(text: str) -> list[str]:
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s"\']+)', text)
+    return [a or b or c for a, b, c in parts]
+
+
+def toml_key_line(text: str, path: tuple[str | int, ...]) -> int | None:
+    """Line of the deepest ``[table]`` header or ``key =`` that leads to *path*."""
+    want = [p for p in path if isinstance(p, str)]
+    table: list[str] = []
+    best, best_len = None, 0
+    closing: str | None = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if closing is not None:
+            if closing in line:
+                closing = None
+            continue
+        if line.startswith("["):
+            inner = line.lstrip("[").split("]", 1)[0]
+            table = keypath = _split_key(inner)
+        else:
+            m = _KEY_LINE.match(line)
+            if not m:
+                continue
+            keypath = table + _split_key(m.group(1))
+            rest = line[m.end() :]
+            closing = next((q for q in ('"""', "'''") if rest.count(q) == 1), None)
+        if len(keypath) > best_len and keypath == want[: len(keypath)]:
+            best, best_len = lineno, len(keypath)
+    return best
