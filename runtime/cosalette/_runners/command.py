@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +132,9 @@ class CommandEntity:
         self._reporting.logger.warning("%s: device unavailable: %s", bound.label, exc)
 
 
-_HANDLER_STYLE_CACHE: dict[Callable[..., Any], Callable[[Command], tuple[Any, ...]]] = {}
+_HANDLER_STYLE_CACHE: weakref.WeakKeyDictionary[
+    Callable[..., Any], Callable[[Command], tuple[Any, ...]]
+] = weakref.WeakKeyDictionary()
 
 
 def _handler_arguments(handler: Callable[..., Any]) -> Callable[[Command], tuple[Any, ...]]:

@@ -17,6 +17,7 @@ class FakeClock:
         self.__time = float(start)
         self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._cancelled = 0
 
     @property
     def _time(self) -> float:
@@ -44,6 +45,9 @@ class FakeClock:
         finally:
             if not future.done():
                 future.cancel()
+                self._cancelled += 1
+                if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                    self._compact()
 
     def advance(self, seconds: float) -> None:
         """Move time forward by *seconds* and wake every sleep that is now due."""
@@ -66,6 +70,12 @@ class FakeClock:
         while self._heap and self._heap[0][2].done():
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
+
+    def _compact(self) -> None:
+        """Drop cancelled sleeps, so a long test that cancels many waits stays small."""
+        self._heap = [item for item in self._heap if not item[2].done()]
+        heapq.heapify(self._heap)
+        self._cancelled = 0
 
     def _wake_due(self) -> None:
         heap = self._heap
