@@ -45,6 +45,7 @@ class FakeClock:
         finally:
             if not future.done():
                 future.cancel()
+            if future.cancelled():
                 self._cancelled += 1
                 if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
                     self._compact()
