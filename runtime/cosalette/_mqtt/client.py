@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cosalette._json import dumps
+from cosalette._mqtt.aiomqtt_fixes import abandon, guard_writes
 from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
 from cosalette._mqtt.tls import build_ssl_context
@@ -234,7 +235,7 @@ class MqttClient:
             logger=_PAHO_LOGGER,
         )
         client.pending_calls_threshold = PUBLISH_WINDOW + _SUBSCRIBE_BATCH
-        _guard_writes(client)
+        guard_writes(client)
         return client
 
     async def _session(self) -> None:
@@ -243,7 +244,7 @@ class MqttClient:
         try:
             await client.__aenter__()
         except asyncio.CancelledError:
-            _abandon(client)
+            abandon(client)
             raise
         finally:
             self._connecting = False
@@ -410,45 +411,6 @@ def _decode(payload: object) -> str:
     if isinstance(payload, bytes | bytearray):
         return bytes(payload).decode("utf-8", errors="replace")
     return "" if payload is None else str(payload)
-
-
-def _guard_writes(client: aiomqtt.Client) -> None:
-    """Register paho's write interest without aiomqtt's race on a just-closed socket.
-
-    aiomqtt reads ``sock.fileno()`` when it schedules ``add_writer``; a publish racing a lost
-    connection then registers a stale descriptor (an asyncio error log, or a reused fd).
-    """
-    loop = asyncio.get_running_loop()
-
-    def on_register_write(mqttc: Any, userdata: Any, sock: Any) -> None:
-        def write() -> None:
-            try:
-                mqttc.loop_write()
-            except Exception as exc:
-                if not client._disconnected.done():
-                    client._disconnected.set_exception(exc)
-
-        def register() -> None:
-            if sock.fileno() >= 0:  # still open
-                loop.add_writer(sock.fileno(), write)
-
-        loop.call_soon_threadsafe(register)  # paho may call this from the connect thread
-
-    client._client.on_socket_register_write = on_register_write
-
-
-def _abandon(client: aiomqtt.Client) -> None:
-    """Close a half-open connection quietly; aiomqtt cannot be cancelled mid-connect."""
-    sock = client._client.socket()
-    if not isinstance(sock, socket.socket):
-        return
-    loop = asyncio.get_running_loop()
-    if sock.fileno() >= 0:
-        loop.remove_reader(sock.fileno())
-        loop.remove_writer(sock.fileno())
-    if client._misc_task is not None:
-        client._misc_task.cancel()
-    sock.close()
 
 
 def _describe(exc: Exception) -> str:
