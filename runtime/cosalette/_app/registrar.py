@@ -35,7 +35,7 @@ logger = logging.getLogger("cosalette")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _COMMAND_PARAMS = frozenset({"topic", "payload"})
-_METADATA = frozenset({"summary", "behavior", "effects", "state_model", "payload_model"})
+_METADATA = frozenset({"summary", "behavior", "effects", "state_model", "payload_model", "tags"})
 
 
 def _reject_bare(name: object, decorator: str) -> None:
@@ -145,6 +145,7 @@ class Registrar:
         effects: Sequence[str] | None = None,
         state_model: Any = None,
         payload_model: Any = None,
+        tags: Sequence[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a polled device: its returned dict is published on ``{base}/state``."""
         options = dict(locals())
@@ -252,6 +253,7 @@ class Registrar:
             "effects": as_tuple(meta.get("effects")),
             "state_model": meta.get("state_model"),
             "payload_model": meta.get("payload_model"),
+            "tags": as_tuple(meta.get("tags")),
         }
 
     # --- command -----------------------------------------------------------------------
@@ -271,6 +273,7 @@ class Registrar:
         effects: Sequence[str] | None = None,
         state_model: Any = None,
         payload_model: Any = None,
+        tags: Sequence[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a handler for ``{base}/set``; a returned dict is published as state."""
         options = dict(locals())
@@ -336,6 +339,7 @@ class Registrar:
         effects: Sequence[str] | None = None,
         state_model: Any = None,
         payload_model: Any = None,
+        tags: Sequence[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a device that owns its loop (coroutine or async generator)."""
         options = dict(locals())
@@ -378,6 +382,7 @@ class Registrar:
         init: Callable[..., Any] | None = None,
         summary: str | None = None,
         behavior: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Callable[[F], F]:
         """Register background work that runs every *interval* seconds (sleeping first)."""
         _reject_bare(name, "periodic")
@@ -385,7 +390,7 @@ class Registrar:
         def decorator(func: F) -> F:
             self._register_periodic(
                 name, func, interval=interval, enabled=enabled, init=init, summary=summary,
-                behavior=behavior,
+                behavior=behavior, tags=tags,
             )  # fmt: skip
             return func
 

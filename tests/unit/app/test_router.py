@@ -220,3 +220,16 @@ async def test_included_name_callable_devices_get_the_prefix() -> None:
         harness.assert_subscribed("bridge/outside/garden/b/set")
         await harness.inject_command("outside/garden/b", "open")
         harness.assert_state("bridge/outside/garden/b/state", {"n": 2, "p": "open"})
+
+
+def test_operation_tags_come_last_after_router_and_include_tags() -> None:
+    router = Router(tags=["hardware"])
+
+    @router.telemetry("soil", interval=10, tags=["slow"])
+    async def soil() -> dict[str, object]:
+        return {}
+
+    app = App("bridge")
+    app.include_router(router, tags=["production"])
+    (reg,) = app.telemetry_registrations
+    assert reg.tags == ("hardware", "production", "slow")
