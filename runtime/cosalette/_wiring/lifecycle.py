@@ -31,8 +31,6 @@ logger = logging.getLogger("cosalette")
 
 TEARDOWN_GRACE = 5.0
 
-Route = Callable[[str, str], None]
-
 
 def default_mqtt(app: App, settings: Settings, prefix: str) -> MqttPort:
     """The real client with the app's last will and a readable client id."""
@@ -77,7 +75,7 @@ class Runtime:
         self.adapters: dict[Any, object] = {}
         self.wiring: Wiring | None = None
         self.builder: WiringBuilder | None = None
-        self._routes: dict[str, Route] = {}
+        self._routes: dict[str, DeviceUnit] = {}
         self._device_routes: dict[str, DeviceUnit] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stack = contextlib.AsyncExitStack()
@@ -133,7 +131,7 @@ class Runtime:
         for unit in wiring.units:
             base = unit.ctx.topic_base
             if unit.commands is not None:
-                self._routes[f"{base}/set"] = unit.commands.submit
+                self._routes[f"{base}/set"] = unit
             elif unit.device_commands is not None:
                 self._device_routes[base] = unit
 
@@ -148,20 +146,18 @@ class Runtime:
 
     async def on_message(self, topic: str, payload: str) -> None:
         """Route one inbound message to its entity; never blocks on the handler."""
-        route = self._routes.get(topic)
-        unit: DeviceUnit | None = None
+        unit = self._routes.get(topic)
         sub: str | None = None
-        if route is None:
+        if unit is None:
             unit, sub = self._device_for(topic)
             if unit is None:
                 return
         limit = self.settings.mqtt.max_payload_bytes
         if len(payload) * 4 > limit and len(payload.encode()) > limit:
             await self._reject_large(topic, payload, unit)
-            return
-        if route is not None:
-            route(topic, payload)
-        elif unit is not None and unit.device_commands is not None:
+        elif unit.commands is not None:
+            unit.commands.submit(topic, payload)
+        elif unit.device_commands is not None:
             unit.device_commands.submit(topic, payload, sub)
 
     def _device_for(self, topic: str) -> tuple[DeviceUnit | None, str | None]:
@@ -175,22 +171,13 @@ class Runtime:
         unit = self._device_routes.get(base)
         return (unit, sub) if unit is not None else (None, None)
 
-    async def _reject_large(self, topic: str, payload: str, unit: DeviceUnit | None) -> None:
+    async def _reject_large(self, topic: str, payload: str, unit: DeviceUnit) -> None:
         size = len(payload.encode())
         exc = PayloadTooLargeError(
             f"payload of {size} bytes on {topic} exceeds mqtt.max_payload_bytes "
             f"({self.settings.mqtt.max_payload_bytes})"
         )
-        if unit is None:
-            unit = (
-                next((u for u in self.wiring.units if f"{u.ctx.topic_base}/set" == topic), None)
-                if self.wiring
-                else None
-            )
-        if unit is not None:
-            await unit.reporting.bad_input(exc, topic=topic)
-        else:
-            await self.errors.publish(exc)
+        await unit.reporting.bad_input(exc, topic=topic)
 
     # --- phase 3: run -----------------------------------------------------------------
 
