@@ -39,6 +39,8 @@ def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
 
 
 def _show_devices(app: App) -> str:
+    from cosalette._contract.introspect import describe_interval
+
     lines = [f"{app.name} {app.version}"]
     groups: list[tuple[str, Any]] = [
         ("telemetry", app.telemetry_registrations),
@@ -48,11 +50,10 @@ def _show_devices(app: App) -> str:
     ]
     for kind, regs in groups:
         for reg in regs:
-            extra = (
-                f" every {reg.interval}s"
-                if isinstance(getattr(reg, "interval", None), float)
-                else ""
-            )
+            shown = describe_interval(getattr(reg, "interval", None))
+            extra = f" every {shown:g} s" if isinstance(shown, float) else f" every {shown}"
+            if getattr(reg, "interval", None) is None:
+                extra = ""
             lines.append(f"  {kind:<10} {reg.name}{extra}")
     return "\n".join(lines)
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from cosalette._app.app import App
 
 
-def _interval(value: Any) -> Any:
+def describe_interval(value: Any) -> Any:
+    """Seconds as a float, ``setting:<field>`` for a SettingRef, else ``<deferred>``."""
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, SettingRef):
@@ -52,7 +53,11 @@ def build_registry_snapshot(app: App) -> dict[str, Any]:
         "app": {"name": app.name, "version": app.version, "description": app.description},
         "devices": [_common(r) for r in app.devices],
         "telemetry": [
-            {**_common(r), "interval": _interval(r.interval), "strategy": _strategy(r.publish)}
+            {
+                **_common(r),
+                "interval": describe_interval(r.interval),
+                "strategy": _strategy(r.publish),
+            }
             for r in app.telemetry_registrations
         ],
         "commands": [
@@ -65,7 +70,8 @@ def build_registry_snapshot(app: App) -> dict[str, Any]:
             for r in app.commands
         ],
         "periodic": [
-            {**_common(r), "interval": _interval(r.interval)} for r in app.periodic_registrations
+            {**_common(r), "interval": describe_interval(r.interval)}
+            for r in app.periodic_registrations
         ],
         "adapters": [
             {
