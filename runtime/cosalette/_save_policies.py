@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from cosalette._composite import flatten
+
 if TYPE_CHECKING:
     from cosalette._persistence import DeviceStore
 
@@ -68,19 +70,9 @@ class _CompositeSavePolicy(_SavePolicyBase):
     _symbol = ""
 
     def __init__(self, *children: PersistPolicy) -> None:
-        flat: list[PersistPolicy] = []
-        for child in children:
-            if isinstance(child, _CompositeSavePolicy) and type(child) is type(self):
-                flat.extend(child._children)
-            elif isinstance(child, PersistPolicy):
-                flat.append(child)
-            else:
-                msg = f"{type(self).__name__} children must be save policies, got {child!r}"
-                raise TypeError(msg)
-        if not flat:
-            msg = f"{type(self).__name__} requires at least one child policy"
-            raise ValueError(msg)
-        self._children: tuple[PersistPolicy, ...] = tuple(flat)
+        self._children: tuple[PersistPolicy, ...] = flatten(
+            self, children, kind=PersistPolicy, what="save policy"
+        )
 
     def _answers(self, store: DeviceStore, published: bool) -> list[bool]:
         """Ask every child, so stateful children always see each cycle."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 from cosalette._clock import ClockPort
+from cosalette._composite import flatten
 
 __all__ = [
     "AllStrategy",
@@ -214,20 +215,9 @@ class _Composite(_StrategyBase):
     _symbol = "?"
 
     def __init__(self, *children: _StrategyBase) -> None:
-        flat: list[_StrategyBase] = []
-        for child in children:
-            if type(child) is type(self):
-                assert isinstance(child, _Composite)
-                flat.extend(child._children)
-            elif isinstance(child, _StrategyBase):
-                flat.append(child)
-            else:
-                msg = f"{type(self).__name__} children must be publish strategies, got {child!r}"
-                raise TypeError(msg)
-        if not flat:
-            msg = f"{type(self).__name__} requires at least one child strategy"
-            raise ValueError(msg)
-        self._children: tuple[_StrategyBase, ...] = tuple(flat)
+        self._children: tuple[_StrategyBase, ...] = flatten(
+            self, children, kind=_StrategyBase, what="publish strategy"
+        )
 
     @property
     def children(self) -> tuple[_StrategyBase, ...]:
