@@ -20,14 +20,25 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     func = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
-    if pyfuncitem.get_closest_marker(
-        "asyncio"
-    ) is not None and pyfuncitem.config.pluginmanager.has_plugin("asyncio"):
+    if _claimed_by_pytest_asyncio(pyfuncitem):
         return None
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
     asyncio.run(func(**kwargs))
     return True
+
+
+def _claimed_by_pytest_asyncio(item: pytest.Function) -> bool:
+    """pytest-asyncio runs marked tests, and every async test in its auto mode."""
+    config = item.config
+    if not config.pluginmanager.has_plugin("asyncio"):
+        return False
+    if item.get_closest_marker("asyncio") is not None:
+        return True
+    try:
+        return bool(config.getini("asyncio_mode") == "auto")
+    except ValueError:
+        return False
 
 
 @pytest.fixture
