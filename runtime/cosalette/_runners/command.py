@@ -104,7 +104,9 @@ class CommandEntity:
             await self._reporting.bad_input(exc, topic=topic)
             return
         try:
-            result = await run_with_timeout(bound.reg.func(**kwargs), bound.timeout)
+            result = await run_with_timeout(
+                bound.reg.func(**kwargs), bound.timeout, self._ctx.clock
+            )
         except Exception as exc:
             if bound.reg.unavailable_on and isinstance(exc, bound.reg.unavailable_on):
                 await self._mark_unavailable(exc, bound)

@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Coroutine, Generator
 from typing import Any
 
+from cosalette._clock import ClockPort, SystemClock
+
 
 class _Resume:
     """An awaitable that drives an already-started coroutine to completion."""
@@ -39,8 +41,14 @@ class _Resume:
                 return stop.value
 
 
-async def run_with_timeout(coro: Coroutine[Any, Any, Any], limit: float | None) -> Any:
-    """Await *coro*; a timer is armed only if the first step suspends."""
+async def run_with_timeout(
+    coro: Coroutine[Any, Any, Any], limit: float | None, clock: ClockPort | None = None
+) -> Any:
+    """Await *coro*; a timer is armed only if the first step suspends.
+
+    The timer runs on *clock* when it is not the system clock, so a test's FakeClock decides
+    when a handler times out.
+    """
     if limit is None:
         return await coro
     try:
@@ -50,5 +58,32 @@ async def run_with_timeout(coro: Coroutine[Any, Any, Any], limit: float | None) 
     except BaseException:
         coro.close()
         raise
-    async with asyncio.timeout(limit):
-        return await _Resume(coro, pending)
+    if clock is None or isinstance(clock, SystemClock):
+        async with asyncio.timeout(limit):
+            return await _Resume(coro, pending)
+    return await _on_clock(_Resume(coro, pending), limit, clock)
+
+
+async def _on_clock(work: _Resume, limit: float, clock: ClockPort) -> Any:
+    """Cancel the current task when *clock* has advanced *limit* seconds; raise TimeoutError."""
+    task = asyncio.current_task()
+    assert task is not None
+    fired = False
+
+    def expire(timer: asyncio.Future[None]) -> None:
+        nonlocal fired
+        if not timer.cancelled() and timer.exception() is None:
+            fired = True
+            task.cancel()
+
+    timer = asyncio.ensure_future(clock.sleep(limit))
+    timer.add_done_callback(expire)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if fired and task.uncancel() == 0:
+            raise TimeoutError(f"handler did not finish within {limit:g} s") from None
+        raise
+    finally:
+        timer.remove_done_callback(expire)
+        timer.cancel()
