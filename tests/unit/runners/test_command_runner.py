@@ -379,7 +379,7 @@ async def test_a_slow_entity_does_not_block_another_entity() -> None:
 
     @harness.app.command("slow")
     async def slow(payload: str, clock: ClockPort) -> dict[str, object]:
-        await clock.sleep(100)
+        await clock.sleep(20)  # within the default 30 s command timeout
         return {"done": True}
 
     @harness.app.command("fast")
@@ -391,5 +391,5 @@ async def test_a_slow_entity_does_not_block_another_entity() -> None:
         await harness.inject_command("fast", "go")
         harness.assert_state("fast", {"done": True})
         assert harness.messages_for("bridge/slow/state") == []
-        await harness.advance_time(100)
+        await harness.advance_time(20)
         harness.assert_state("slow", {"done": True})
