@@ -28,4 +28,3 @@ async def test_slow_command_times_out_on_the_fake_clock_and_the_next_one_runs() 
         await harness.inject_command("valve", "open")
     assert calls == ["slow", "open"]
     harness.assert_state("valve", {"state": "open"}, count=1)
-
