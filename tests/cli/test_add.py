@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import shutil
 import subprocess
@@ -12,30 +11,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from _cli import cosactl, snapshot
 
 from cosactl._edit import _insert_section
-
-
-def cosactl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m cosactl`` with no terminal attached."""
-    return subprocess.run(
-        [sys.executable, "-m", "cosactl", *args],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file under *root* (hidden ones too) → sha256 of its bytes."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
 
 
 def only_insertions(before: str, after: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -11,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from _cli import cosactl, snapshot
 
 FRESH_FILES = {
     ".cosactl.json",
@@ -25,28 +25,6 @@ FRESH_FILES = {
     "tests/conftest.py",
     "tests/test_project.py",
 }
-
-
-def cosactl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m cosactl`` with no terminal attached (so it never prompts)."""
-    return subprocess.run(
-        [sys.executable, "-m", "cosactl", *args],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file under *root* (hidden ones too) → sha256 of its bytes."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_new_creates_the_documented_layout(tmp_path: Path) -> None:
