@@ -10,6 +10,7 @@ EXIT_USAGE = 2  # click's own code for bad options/arguments
 EXIT_PROJECT = 3  # the project cannot be loaded: settings, imports, wiring
 EXIT_REFUSED = 4  # would overwrite a user's file or duplicate a name (use --force)
 EXIT_NOT_A_PROJECT = 5  # no settings.toml here (use -C DIR)
+EXIT_MISSING_EXTRA = 6  # the command needs an extra that is not installed (cosalette[dev])
 
 
 class CosactlError(click.ClickException):

@@ -13,10 +13,12 @@ if TYPE_CHECKING:
 
 def project_root(start: Path | None = None) -> Path:
     """The nearest directory (this one or a parent) with a settings.toml."""
+    from cosalette._project.root import find_project_root
+
     here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "settings.toml").is_file():
-            return candidate
+    root = find_project_root(here)
+    if root is not None:
+        return root
     raise CosactlError(
         f"{here} is not inside a cosalette project (no settings.toml here or above); "
         f"create one with `cosactl new NAME` or point at one with `cosactl -C DIR ...`",

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from cosactl import __version__
+from cosactl._errors import EXIT_MISSING_EXTRA, CosactlError
 
 # name → "module:attribute" of the click command; one module per command.
 COMMANDS: dict[str, str] = {
@@ -32,41 +33,80 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
+# name → the third-party modules the command imports that only the [dev] extra installs
+# (keep in step with [project.optional-dependencies] dev in pyproject.toml).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "new": ("cookiecutter",),
+    "add": ("jinja2", "tomlkit"),
+    "dev": ("watchfiles",),
+    "test": ("pytest",),
+}
+EXTRA = "cosalette[dev]"
+
+
 class LazyGroup(click.Group):
-    """A group that imports a sub-command's module only when that command is used."""
+    """A group that imports a sub-command's module only when that command is used.
+
+    Every command is listed; one whose extra is missing fails with a one-line hint to install
+    it (exit code 6) instead of click's "No such command".
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        available = [name for name in COMMANDS if _module_exists(COMMANDS[name])]
-        return [*available, *sorted(super().list_commands(ctx))]
+        return [*COMMANDS, *sorted(super().list_commands(ctx))]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
             return super().get_command(ctx, cmd_name)
-        if ctx.resilient_parsing and not _module_exists(target):
-            return None
+        missing = missing_modules(cmd_name)
+        if missing:
+            if ctx.resilient_parsing:  # shell completion: offer nothing, print nothing
+                return None
+            raise _missing_extra(cmd_name, missing[0])
         module_name, _, attr = target.partition(":")
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            return None
+        except ModuleNotFoundError as exc:
+            top = (exc.name or "").partition(".")[0]
+            if top not in {m for needs in NEEDS.values() for m in needs}:
+                raise  # not an extra's module: a broken installation, keep the traceback
+            raise _missing_extra(cmd_name, top) from None
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """List commands from SHORT_HELP without importing them."""
-        rows = [
-            (name, SHORT_HELP.get(name, "")) for name in COMMANDS if _module_exists(COMMANDS[name])
-        ]
-        if rows:
+        """List commands from SHORT_HELP without importing them; those whose extra is missing
+        in a section of their own (a marker on each line would wrap at 80 columns)."""
+        rows = [(name, SHORT_HELP.get(name, "")) for name in COMMANDS]
+        unavailable = [row for row in rows if missing_modules(row[0])]
+        available = [row for row in rows if row not in unavailable]
+        if available:
             with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                formatter.write_dl(available)
+        if unavailable:
+            with formatter.section(f"Commands that need {EXTRA} (pip install '{EXTRA}')"):
+                formatter.write_dl(unavailable)
 
 
-def _module_exists(target: str) -> bool:
-    module_name = target.partition(":")[0]
-    return importlib.util.find_spec(module_name) is not None
+def missing_modules(cmd_name: str) -> list[str]:
+    """The modules *cmd_name* needs that cannot be found (found without importing them)."""
+    return [name for name in NEEDS.get(cmd_name, ()) if not _module_exists(name)]
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder refused it, or a broken sys.modules entry
+        return False
+
+
+def _missing_extra(cmd_name: str, module: str) -> CosactlError:
+    return CosactlError(
+        f"cosactl {cmd_name} needs the authoring tools ({module} is not installed): "
+        f"pip install '{EXTRA}'",
+        EXIT_MISSING_EXTRA,
+    )
 
 
 def _change_directory(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

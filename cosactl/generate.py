@@ -28,7 +28,8 @@ from cosactl._edit import (
     settings_change,
     write_atomic,
 )
-from cosactl._errors import EXIT_NOT_A_PROJECT, EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
+from cosactl._errors import EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
+from cosactl._project import project_root as cosactl_project_root
 
 __all__ = [
     "ARCHETYPES",
@@ -187,6 +188,12 @@ def create_project(
                 context=context,
                 output_dir=str(parent),
                 overwrite_if_exists=existed,
+                # The template's only hook (hooks/pre_gen_project.py) checks the name, for
+                # people who run plain `cookiecutter` on the template; check_name above already
+                # did that, more strictly. Running it would also leave a tmpXXXX.py copy in the
+                # temp directory on every run: cookiecutter renders hooks into a
+                # NamedTemporaryFile(delete=False) and never removes it.
+                accept_hooks=False,
             )
         )
         tomllib.loads((out / "settings.toml").read_text("utf-8"))
@@ -203,18 +210,6 @@ def create_project(
 
 
 # --------------------------------------------------------------------------- cosactl add
-
-
-def find_project_root(start: str | Path = ".") -> Path:
-    """*start* if it holds a settings.toml, else a not-a-project error."""
-    root = Path(start).resolve()
-    if not (root / "settings.toml").is_file():
-        raise GenerateError(
-            f"{root} is not a cosalette project (no settings.toml); "
-            "run this inside a project or use -C DIR",
-            EXIT_NOT_A_PROJECT,
-        )
-    return root
 
 
 def _number(value: float, option: str) -> float:
@@ -280,7 +275,7 @@ def plan_add(
     project_root: str | Path, archetype: str, name: str, options: Mapping[str, Any]
 ) -> AddPlan:
     """Work out the files and settings.toml edit for ``cosactl add``; writes nothing."""
-    root = find_project_root(project_root)
+    root = cosactl_project_root(Path(project_root))
     if archetype not in ARCHETYPES:
         raise GenerateError(f"unknown archetype {archetype!r}", EXIT_USAGE)
     check_name(name, f"{archetype} name")

@@ -21,18 +21,9 @@ def test(pytest_args: tuple[str, ...]) -> None:
       cosactl test
       cosactl test -k counter -x
     """
-    import importlib.util
-
-    from cosactl._errors import EXIT_PROJECT, CosactlError
     from cosactl._project import project_root
 
-    root = project_root()
-    if importlib.util.find_spec("pytest") is None:
-        raise CosactlError(
-            f"pytest is not installed for {sys.executable}; install it with "
-            f"`{sys.executable} -m pip install pytest`",
-            EXIT_PROJECT,
-        )
+    root = project_root()  # pytest itself is checked by the command group (the [dev] extra)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
     completed = subprocess.run(command, cwd=root, check=False)
     raise SystemExit(completed.returncode)

@@ -160,6 +160,10 @@ def start_mosquitto(executable: str, port: int) -> Broker:
             broker.stop()
             raise BrokerError(f"mosquitto did not start on 127.0.0.1:{port}:\n{text}")
         time.sleep(0.01)
+    # mosquitto has read its config and holds its log open: nothing need stay on disk, so a
+    # session that is killed (and takes mosquitto with it) leaves no folder behind.
+    shutil.rmtree(workdir, ignore_errors=True)
+    broker.workdir = None
     return broker
 
 

@@ -1,12 +1,10 @@
 """What a dev session knows before it starts: its options, the project's name and broker
-address (read without importing the project), and which changed files reload it."""
+address (read with the runtime's settings, without importing the project's code), and which
+changed files reload it."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,49 +52,47 @@ class ProjectConfig:
     password: str | None = None
 
 
-def _dotenv(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        for raw in path.read_text(encoding="utf-8").splitlines():
-            key, sep, value = raw.strip().removeprefix("export ").partition("=")
-            if sep and key and not key.startswith("#"):
-                values[key.strip().upper()] = value.strip().strip("'\"")
-    return values
+def _app_name(options: DevOptions) -> str:
+    """``[app] name``, or the folder's name when the settings cannot say."""
+    from cosalette._settings_file import SettingsError, read_settings_file
+
+    try:
+        data, _ = read_settings_file(options.settings_path)
+    except SettingsError:
+        return options.root.name
+    app = data.get("app")
+    name = app.get("name") if isinstance(app, dict) else None
+    return name if isinstance(name, str) and name else options.root.name
 
 
 def read_config(options: DevOptions) -> ProjectConfig:
-    """App name, topic prefix and broker address from settings, .env and the environment.
+    """App name, topic prefix and broker address, read as the project's children read them.
 
-    Never fails: a broken settings file is the child's to report (with file and line).
+    The project's Settings class (without device models, so no project code is imported)
+    applies environment > .env > settings.toml. Never fails: a broken settings file is the
+    child's to report (with file and line), so this falls back to the defaults.
     """
-    try:
-        data = tomllib.loads(options.settings_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        data = {}
-    app_section = data.get("app")
-    app_section = app_section if isinstance(app_section, dict) else {}
-    mqtt = data.get("mqtt")
-    mqtt = mqtt if isinstance(mqtt, dict) else {}
-    app = str(app_section.get("name") or options.root.name)
-    env_prefix = "".join(c if c.isalnum() else "_" for c in app).upper() + "_MQTT__"
-    found = {**_dotenv(options.env_path), **{k.upper(): v for k, v in os.environ.items()}}
+    from cosalette._project.errors import ProjectError
+    from cosalette._project.settings_model import compose_settings_class
+    from cosalette._settings import load_settings
 
-    def setting(key: str, default: Any) -> Any:
-        return found.get(env_prefix + key.upper(), mqtt.get(key, default))
-
+    app = _app_name(options)
     try:
-        port = int(setting("port", 1883))
-    except (TypeError, ValueError):
-        port = 1883
-    username = setting("username", None)
-    password = setting("password", None)
+        settings_class = compose_settings_class(app, options.root, options.settings_path, {})
+        settings = load_settings(
+            settings_class, settings_file=options.settings_path, env_file=options.env_file
+        )
+    except (ProjectError, ValueError):  # SettingsError and pydantic's errors are ValueErrors
+        return ProjectConfig(app=app, prefix=app)
+    mqtt = settings.mqtt
+    password = mqtt.password.get_secret_value() if mqtt.password is not None else None
     return ProjectConfig(
         app=app,
-        prefix=str(setting("topic_prefix", "") or app),
-        host=str(setting("host", "localhost")),
-        port=port,
-        username=str(username) if username else None,
-        password=str(password) if password else None,
+        prefix=mqtt.topic_prefix or app,
+        host=mqtt.host,
+        port=mqtt.port,
+        username=mqtt.username or None,
+        password=password or None,
     )
 
 

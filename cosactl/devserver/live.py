@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from cosalette._topics import AVAILABILITY, ERROR, STATE, STATUS, split_topic
+
 __all__ = ["Board", "LiveView", "PlainView", "Reload", "make_view", "observe"]
 
 FRAME_INTERVAL = 0.2  # at most five redraws a second
@@ -88,17 +90,17 @@ class Board:
 
     def on_message(self, topic: str, payload: str, retain: bool, now: float) -> str | None:
         """Record one message; returns ``"state"``, ``"error"``... or ``None`` when ignored."""
-        if not topic.startswith(self.prefix + "/"):
+        parts = split_topic(self.prefix, topic)
+        if parts is None:
             return None
-        rest = topic[len(self.prefix) + 1 :]
-        if rest == "status":
+        device, kind = parts
+        if not device and kind == STATUS:
             self.status = "offline" if payload == "offline" else "online"
             return "status"
-        if rest == "error":
+        if not device and kind == ERROR:
             self.app_errors += 0 if retain else 1
             return "error"
-        device, _, kind = rest.rpartition("/")
-        if kind not in ("state", "availability", "error"):
+        if kind not in (STATE, AVAILABILITY, ERROR):
             return None
         row = self.row(device or ROOT)
         if kind == "state":

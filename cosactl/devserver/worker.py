@@ -345,14 +345,14 @@ def _child_main(config: dict[str, Any], chan_fd: int, out_fd: int) -> int:  # pr
 async def _serve(  # pragma: no cover - runs in the child
     project: Project, settings: Settings, chan: socket.socket, timing: dict[str, Any], *, real: bool
 ) -> int:
-    from cosalette._wiring.lifecycle import Runtime
+    from cosalette._wiring.runtime import Runtime
 
     loop = asyncio.get_running_loop()
     shutdown = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, shutdown.set)
     runtime = Runtime(
-        project.app,
+        project.app.describe(),
         settings=settings,
         mqtt=None,
         shutdown_event=shutdown,

@@ -4,10 +4,8 @@ Public names are loaded on first use, so ``import cosalette`` stays cheap and ne
 the MQTT client library or click until a daemon actually runs.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
 
@@ -97,11 +95,11 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'cosalette' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
+    value = getattr(_importlib.import_module(module_name), name)
     globals()[name] = value
     return value
 
@@ -110,7 +108,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from cosalette._app.app import (
         App as App,
         LifespanFunc as LifespanFunc,

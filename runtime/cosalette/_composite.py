@@ -9,13 +9,15 @@ from typing import Any
 def flatten(composite: Any, children: Iterable[Any], *, kind: Any, what: str) -> tuple[Any, ...]:
     """*children* with nested composites of *composite*'s own type expanded in place.
 
+    A composite exposes its flattened children as ``children``.
+
     Every child must be an instance of *kind* (TypeError otherwise) and there must be at least
     one (ValueError), so a composite can never silently decide nothing.
     """
     flat: list[Any] = []
     for child in children:
         if type(child) is type(composite):
-            flat.extend(child._children)
+            flat.extend(child.children)
         elif isinstance(child, kind):
             flat.append(child)
         else:

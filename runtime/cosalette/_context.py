@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast, overload
 
 from cosalette._clock import ClockPort
+from cosalette._json import dumps
 from cosalette._mqtt.port import MqttPort
 from cosalette._names import validate_sub_topic
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry, interruptible_sleep
+from cosalette._topics import DeviceTopics
 
 T = TypeVar("T")
 
@@ -38,6 +40,28 @@ def _lookup_adapter(adapters: Mapping[Any, object], port_type: Any) -> Any:
     except KeyError:
         name = getattr(port_type, "__qualname__", repr(port_type))
         raise LookupError(f"No adapter registered for {name}") from None
+
+
+class CommandInbox:
+    """A device's ``on_command`` handlers and queued commands.
+
+    Shared by the device's context (which registers handlers and reads the queue) and the
+    runtime's router for the device (which delivers commands).
+    """
+
+    def __init__(self) -> None:
+        self.handlers: dict[str | None, CommandHandler] = {}
+        self.queue: asyncio.Queue[Command] = asyncio.Queue()
+        self.consumed = False
+
+    def reset(self) -> None:
+        """Forget handlers before a device handler is (re)started."""
+        self.handlers.clear()
+        self.consumed = False
+
+    def enqueue(self, command: Command) -> None:
+        """Queue *command* for ``ctx.commands()``."""
+        self.queue.put_nowait(command)
 
 
 class AppContext:
@@ -72,6 +96,7 @@ class DeviceContext:
         clock: ClockPort,
         is_root: bool = False,
         _sleeps: SleepRegistry | None = None,
+        inbox: CommandInbox | None = None,
     ) -> None:
         self._name = name
         self._settings = settings
@@ -82,11 +107,10 @@ class DeviceContext:
         self._clock = clock
         self._is_root = is_root
         self._sleeps = _sleeps
-        self._topic_base = topic_prefix if is_root else f"{topic_prefix}/{name}"
-        self._state_topic = f"{self._topic_base}/state"
-        self._command_handlers: dict[str | None, CommandHandler] = {}
-        self._command_queue: asyncio.Queue[Command] = asyncio.Queue()
-        self._commands_consumed = False
+        self._topics = DeviceTopics.of(topic_prefix, name, is_root=is_root)
+        self._topic_base = self._topics.base
+        self._state_topic = self._topics.state
+        self._inbox = inbox if inbox is not None else CommandInbox()
         self._active_sub_entities: set[str] = set()
 
     @property
@@ -103,6 +127,11 @@ class DeviceContext:
     def clock(self) -> ClockPort:
         """Monotonic clock (a FakeClock in tests)."""
         return self._clock
+
+    @property
+    def is_root(self) -> bool:
+        """True for the root (unnamed) device, whose topics sit directly under the prefix."""
+        return self._is_root
 
     @property
     def topic_base(self) -> str:
@@ -126,7 +155,7 @@ class DeviceContext:
         self, channel: str, payload: str, *, retain: bool = False, qos: int = 1
     ) -> None:
         """Publish to ``{base}/{channel}``: the escape hatch for non-standard topics."""
-        await self._mqtt.publish(f"{self._topic_base}/{channel}", payload, retain=retain, qos=qos)
+        await self._mqtt.publish(self._topics.channel(channel), payload, retain=retain, qos=qos)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep, returning early (without an exception) when shutdown is requested."""
@@ -146,16 +175,16 @@ class DeviceContext:
     @property
     def command_handler(self) -> CommandHandler | None:
         """The root command handler, if any (framework-internal)."""
-        return self._command_handlers.get(None)
+        return self._inbox.handlers.get(None)
 
     @property
     def command_handlers(self) -> Mapping[str | None, CommandHandler]:
         """All command handlers by sub-topic (framework-internal)."""
-        return self._command_handlers
+        return self._inbox.handlers
 
     def get_command_handler(self, sub_topic: str | None = None) -> CommandHandler | None:
         """The handler for *sub_topic* (None: root), if registered."""
-        return self._command_handlers.get(sub_topic)
+        return self._inbox.handlers.get(sub_topic)
 
     @overload
     def on_command(self, handler_or_sub_topic: CommandHandler, /) -> CommandHandler: ...
@@ -182,31 +211,31 @@ class DeviceContext:
         return decorator
 
     def _register_handler(self, handler: CommandHandler, sub: str | None) -> CommandHandler:
-        if sub is None and self._commands_consumed:
+        if sub is None and self._inbox.consumed:
             raise RuntimeError(
                 f"Cannot register on_command: commands() is already active "
                 f"for device '{self._name}'"
             )
-        if sub in self._command_handlers:
+        if sub in self._inbox.handlers:
             label = f"sub-topic '{sub}'" if sub else "root"
             raise RuntimeError(
                 f"Command handler already registered for {label} on device '{self._name}'"
             )
         if not inspect.iscoroutinefunction(handler):
             raise TypeError(f"Command handler {handler!r} must be an async function")
-        self._command_handlers[sub] = handler
+        self._inbox.handlers[sub] = handler
         return handler
 
     def commands(self, timeout: float | None = None) -> AsyncIterator[Command | None]:
         """Iterate inbound commands; with *timeout*, yields None when none arrived in time."""
-        if self._commands_consumed:
+        if self._inbox.consumed:
             raise RuntimeError(f"commands() already active for device '{self._name}'")
-        if None in self._command_handlers:
+        if None in self._inbox.handlers:
             raise RuntimeError(
                 f"Cannot use commands(): an on_command handler is already registered "
                 f"for device '{self._name}'"
             )
-        self._commands_consumed = True
+        self._inbox.consumed = True
         return self._iterate_commands(timeout)
 
     async def _iterate_commands(self, wait: float | None) -> AsyncIterator[Command | None]:
@@ -218,13 +247,13 @@ class DeviceContext:
                 break
             elif wait is not None:
                 yield None
-        while not self._command_queue.empty():
-            yield self._command_queue.get_nowait()
+        while not self._inbox.queue.empty():
+            yield self._inbox.queue.get_nowait()
 
     async def _next_command(self, wait: float | None) -> Command | None:
-        if not self._command_queue.empty():
-            return self._command_queue.get_nowait()
-        getter = asyncio.ensure_future(self._command_queue.get())
+        if not self._inbox.queue.empty():
+            return self._inbox.queue.get_nowait()
+        getter = asyncio.ensure_future(self._inbox.queue.get())
         stopper = asyncio.ensure_future(self._shutdown_event.wait())
         waiters: set[asyncio.Future[Any]] = {getter, stopper}
         timer: asyncio.Future[None] | None = None
@@ -248,15 +277,7 @@ class DeviceContext:
     @property
     def wants_queued_commands(self) -> bool:
         """Whether unhandled commands should be queued for ``commands()``."""
-        return self._commands_consumed
-
-    def _reset_commands(self) -> None:
-        """Forget command handlers before a device handler is (re)started."""
-        self._command_handlers.clear()
-        self._commands_consumed = False
-
-    def _enqueue(self, command: Command) -> None:
-        self._command_queue.put_nowait(command)
+        return self._inbox.consumed
 
     # --- sub-entities -----------------------------------------------------------------
 
@@ -266,15 +287,15 @@ class DeviceContext:
         validate_sub_topic(name)
         if name in self._active_sub_entities:
             raise ValueError(f"Sub-entity '{name}' is already active on device '{self._name}'")
-        base = f"{self._topic_base}/{name}"
+        topics = self._topics.sub(name)
         self._active_sub_entities.add(name)
         try:
-            await self._mqtt.publish(f"{base}/availability", "online", retain=True, qos=1)
+            await self._mqtt.publish(topics.availability, "online", retain=True, qos=1)
             yield SubEntityContext(name=name, parent=self)
         finally:
             try:
-                await self._mqtt.publish(f"{base}/state", "", retain=True, qos=1)
-                await self._mqtt.publish(f"{base}/availability", "offline", retain=True, qos=1)
+                await self._mqtt.publish(topics.state, "", retain=True, qos=1)
+                await self._mqtt.publish(topics.availability, "offline", retain=True, qos=1)
             finally:
                 self._active_sub_entities.discard(name)
 
@@ -288,8 +309,7 @@ class SubEntityContext:
 
     async def publish_state(self, payload: dict[str, object], *, retain: bool = True) -> None:
         """Publish *payload* on ``{base}/{name}/state``."""
-        topic = f"{self.parent.topic_base}/{self.name}/state"
-        await self.parent._mqtt.publish(topic, payload, retain=retain, qos=1)
+        await self.parent.publish(DeviceTopics(self.name).state, dumps(payload), retain=retain)
 
     def on_command(self, handler: CommandHandler) -> CommandHandler:
         """Handle commands on ``{base}/{name}/set``."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from cosalette._json import dumps
 from cosalette._logging import redact_secrets
 from cosalette._mqtt.port import MqttPort
+from cosalette._topics import DeviceTopics, app_error_topic
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,9 @@ class ErrorPublisher:
         except Exception:
             logger.exception("Could not build an error payload for %r", error)
             return
-        await self._safe_publish(f"{self.topic_prefix}/error", payload)
+        await self._safe_publish(app_error_topic(self.topic_prefix), payload)
         if device is not None and not is_root:
-            await self._safe_publish(f"{self.topic_prefix}/{device}/error", payload)
+            await self._safe_publish(DeviceTopics.of(self.topic_prefix, device).error, payload)
 
     async def _safe_publish(self, topic: str, payload: str) -> None:
         try:

@@ -61,6 +61,21 @@ class Pt1Filter:
         return f"Pt1Filter(tau={self._tau!r}, dt={self._dt!r})"
 
     @property
+    def tau(self) -> float:
+        """Time constant in seconds (read-only)."""
+        return self._tau
+
+    @property
+    def dt(self) -> float:
+        """Sample interval in seconds (read-only)."""
+        return self._dt
+
+    @property
+    def alpha(self) -> float:
+        """Smoothing factor ``dt / (tau + dt)`` (read-only)."""
+        return self._alpha
+
+    @property
     def value(self) -> float | None:
         """Current filtered value, or None before the first update."""
         return self._y if self._seeded else None
@@ -100,6 +115,11 @@ class MedianFilter:
 
     def __repr__(self) -> str:
         return f"MedianFilter(window={self._window!r})"
+
+    @property
+    def window(self) -> int:
+        """Number of readings the median is taken over (read-only)."""
+        return self._window
 
     @property
     def value(self) -> float | None:
@@ -175,6 +195,26 @@ class OneEuroFilter:
             f"OneEuroFilter(min_cutoff={self._min_cutoff!r}, beta={self._beta!r}, "
             f"d_cutoff={self._d_cutoff!r}, dt={self._dt!r})"
         )
+
+    @property
+    def min_cutoff(self) -> float:
+        """Minimum cutoff frequency in Hz (read-only)."""
+        return self._min_cutoff
+
+    @property
+    def beta(self) -> float:
+        """Speed coefficient: how fast the cutoff rises with the rate of change (read-only)."""
+        return self._beta
+
+    @property
+    def d_cutoff(self) -> float:
+        """Cutoff frequency in Hz for the derivative (read-only)."""
+        return self._d_cutoff
+
+    @property
+    def dt(self) -> float:
+        """Sample interval in seconds (read-only)."""
+        return self._dt
 
     @property
     def value(self) -> float | None:

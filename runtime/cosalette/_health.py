@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 from cosalette._clock import ClockPort
 from cosalette._json import dumps
 from cosalette._mqtt.port import MqttPort, WillConfig
+from cosalette._topics import DeviceTopics, status_topic
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class HeartbeatPayload:
 
 def build_will_config(topic_prefix: str) -> WillConfig:
     """The app's last will: retained ``"offline"`` on ``{prefix}/status``, QoS 1."""
-    return WillConfig(topic=f"{topic_prefix}/status", payload="offline", qos=1, retain=True)
+    return WillConfig(topic=status_topic(topic_prefix), payload="offline", qos=1, retain=True)
 
 
 @dataclass
@@ -68,9 +69,7 @@ class HealthReporter:
         self._start_time = self.clock.now()
 
     def _availability_topic(self, device: str, is_root: bool) -> str:
-        if is_root:
-            return f"{self.topic_prefix}/availability"
-        return f"{self.topic_prefix}/{device}/availability"
+        return DeviceTopics.of(self.topic_prefix, device, is_root=is_root).availability
 
     def set_device_status(self, device: str, status: str = "ok") -> None:
         """Record *device*'s status for the next heartbeat."""
@@ -118,14 +117,14 @@ class HealthReporter:
             version=self.version,
             devices=dict(self._devices),
         )
-        await self._safe_publish(f"{self.topic_prefix}/status", payload.to_json())
+        await self._safe_publish(status_topic(self.topic_prefix), payload.to_json())
 
     async def shutdown(self) -> None:
         """Publish ``"offline"`` for every device and the app, then forget them."""
         for device in list(dict.fromkeys([*self._devices, *self._online])):
             topic = self._availability_topic(device, device in self._root_devices)
             await self._safe_publish(topic, "offline")
-        await self._safe_publish(f"{self.topic_prefix}/status", "offline")
+        await self._safe_publish(status_topic(self.topic_prefix), "offline")
         self._devices.clear()
         self._root_devices.clear()
         self._online.clear()
@@ -183,7 +182,7 @@ class HealthCheckRunner:
         restart: RestartAdapter | None = None,
         probe_timeout: float = 10.0,
     ) -> None:
-        self._adapters = {t: a for t, a in adapters.items() if isinstance(a, HealthCheckable)}
+        self._adapters = adapters  # live: a restarted adapter is probed from then on
         self._devices = devices_by_adapter
         self._reporter = reporter
         self._clock = clock
@@ -193,34 +192,30 @@ class HealthCheckRunner:
         self._restart = restart
         self._probe_timeout = probe_timeout
         self.status: dict[type, AdapterHealthStatus] = {
-            t: AdapterHealthStatus() for t in self._adapters
+            port: AdapterHealthStatus() for port in self._checkable()
         }
+
+    def _checkable(self) -> dict[type, HealthCheckable]:
+        return {t: a for t, a in self._adapters.items() if isinstance(a, HealthCheckable)}
 
     @property
     def has_work(self) -> bool:
         """Whether any registered adapter can be probed."""
-        return bool(self._adapters)
-
-    def replace_adapter(self, port: type, adapter: object) -> None:
-        """Probe *adapter* from now on (after a restart created a new instance)."""
-        if isinstance(adapter, HealthCheckable):
-            self._adapters[port] = adapter
+        return bool(self._checkable())
 
     async def check_all(self) -> None:
         """Probe every adapter once."""
-        for port in list(self._adapters):
-            await self._probe(port)
+        for port, adapter in self._checkable().items():
+            await self._probe(port, adapter)
 
-    async def _probe(self, port: type) -> None:
+    async def _probe(self, port: type, adapter: HealthCheckable) -> None:
         now = self._clock.now()
         try:
-            healthy = bool(
-                await asyncio.wait_for(self._adapters[port].health_check(), self._probe_timeout)
-            )
+            healthy = bool(await asyncio.wait_for(adapter.health_check(), self._probe_timeout))
         except Exception as exc:
             logger.warning("Health check of %s raised %r", port.__qualname__, exc)
             healthy = False
-        old = self.status[port]
+        old = self.status.setdefault(port, AdapterHealthStatus())
         if healthy:
             await self._on_healthy(port, old, now)
         else:

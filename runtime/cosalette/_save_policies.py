@@ -74,6 +74,11 @@ class _CompositeSavePolicy(_SavePolicyBase):
             self, children, kind=PersistPolicy, what="save policy"
         )
 
+    @property
+    def children(self) -> tuple[PersistPolicy, ...]:
+        """The flattened child policies, in evaluation order."""
+        return self._children
+
     def _answers(self, store: DeviceStore, published: bool) -> list[bool]:
         """Ask every child, so stateful children always see each cycle."""
         return [child.should_save(store, published) for child in self._children]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,6 +25,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cosalette._settings_file import (
+    SettingsError,
+    SettingsProblem,
+    field_info,
+    read_settings_file,
+    unknown_key_problems,
+)
+
 __all__ = [
     "DEFAULT_SETTINGS_FILE",
     "LoggingSettings",
@@ -32,6 +40,7 @@ __all__ = [
     "SettingRef",
     "Settings",
     "SettingsError",
+    "SettingsProblem",
     "format_validation_error",
     "load_settings",
     "setting_ref",
@@ -48,14 +57,6 @@ _UNSET: Any = object()
 _settings_file_var: ContextVar[Any] = ContextVar("cosalette_settings_file", default=_UNSET)
 
 S = TypeVar("S", bound=BaseSettings)
-
-
-class SettingsError(ValueError):
-    """Settings could not be loaded; the message names the file, line and key (or env var)."""
-
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.problems: tuple[str, ...] = tuple(problems) or (message,)
 
 
 def _doc(text: str) -> Any:
@@ -127,52 +128,28 @@ def settings_file_override(path: str | Path | None) -> Iterator[None]:
         _settings_file_var.reset(token)
 
 
-def _toml_syntax_error(path: Path, reason: str) -> SettingsError:
-    m = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", reason)
-    if m:
-        reason = f"{reason[: m.start()]} (column {m.group(2)})"
-        return SettingsError(f"{path}:{m.group(1)}: invalid TOML: {reason}")
-    return SettingsError(f"{path}: invalid TOML: {reason}")
-
-
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """Parse *path*; return ``({}, "")`` when it does not exist."""
-    if not path.is_file():
-        return {}, ""
-    import tomllib
-
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"{path}: invalid TOML: not UTF-8 ({exc.reason})") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_syntax_error(path, str(exc)) from None
-
-
-def _field_keys(settings_class: type[BaseModel], case_sensitive: bool) -> set[str]:
-    keys: set[str] = set()
-    for name, info in settings_class.model_fields.items():
-        keys.add(name)
-        for alias in (info.alias, info.validation_alias):
-            if isinstance(alias, str):
-                keys.add(alias)
-    return keys if case_sensitive else {k.lower() for k in keys}
-
-
 class SettingsFileSource(TomlConfigSettingsSource):
-    """Read the top-level tables and keys of ``settings.toml`` that match the class's fields."""
+    """Read the top-level tables and keys of ``settings.toml`` that match the class's fields.
+
+    A key inside those tables that its model does not declare is a :class:`SettingsError`.
+    """
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None = None) -> None:
         self.toml_file_path = path if path is not None else settings_file_for(settings_cls)
         self.toml_table_header = ()
         data: dict[str, Any] = {}
+        text = ""
         if self.toml_file_path is not None:
-            data, _ = _read_toml(self.toml_file_path)
+            data, text = read_settings_file(self.toml_file_path)
         sensitive = bool(settings_cls.model_config.get("case_sensitive", False))
-        keys = _field_keys(settings_cls, sensitive)
-        self.toml_data = {k: v for k, v in data.items() if (k if sensitive else k.lower()) in keys}
+        self.toml_data = {
+            k: v
+            for k, v in data.items()
+            if field_info(settings_cls, k, sensitive=sensitive) is not None
+        }
+        problems = unknown_key_problems(settings_cls, self.toml_data, text, self.toml_file_path)
+        if problems:
+            raise SettingsError(problems)
         InitSettingsSource.__init__(self, settings_cls, self.toml_data)
 
 
@@ -249,11 +226,11 @@ def load_settings(
     """
     toml_path = Path(settings_file) if settings_file is not None else None
     if toml_path is not None and not toml_path.is_file():
-        raise SettingsError(f"{toml_path}: settings file not found")
+        raise SettingsError(SettingsProblem("settings file not found", file=toml_path))
     kwargs = dict(overrides)
     if env_file is not None:
         if not Path(env_file).is_file():
-            raise SettingsError(f"{env_file}: env file not found")
+            raise SettingsError(SettingsProblem("env file not found", file=Path(env_file)))
         kwargs["_env_file"] = env_file
     token = _settings_file_var.set(toml_path) if toml_path is not None else None
     try:
@@ -265,8 +242,8 @@ def load_settings(
 
             problems = describe_errors(exc, settings_class, resolved, env_file, overrides)
         except _SourceError as exc:  # e.g. malformed JSON in a complex env value
-            problems = [str(exc)]
-        raise SettingsError("\n".join(problems), problems)
+            problems = [SettingsProblem(str(exc))]
+        raise SettingsError(problems)
     finally:
         if token is not None:
             _settings_file_var.reset(token)
@@ -284,7 +261,8 @@ def format_validation_error(
     from cosalette._settings_errors import describe_errors
 
     path = Path(toml_path) if toml_path is not None else settings_file_for(settings_class)
-    return "\n".join(describe_errors(exc, settings_class, path, env_file, init_kwargs or {}))
+    problems = describe_errors(exc, settings_class, path, env_file, init_kwargs or {})
+    return "\n".join(str(p) for p in problems)
 
 
 # --------------------------------------------------------------------------- SettingRef

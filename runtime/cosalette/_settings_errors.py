@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import os
 import re
-import types
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-from cosalette._settings import _SECRET_NAME, MASK, SettingsError, _read_toml
+from cosalette._settings import _SECRET_NAME, MASK
+from cosalette._settings_file import (
+    SettingsError,
+    SettingsProblem,
+    read_settings_file,
+    toml_key_line,
+    unwrap,
+)
+
+__all__ = ["describe_errors", "toml_key_line"]
 
 
 def describe_errors(
@@ -23,9 +31,10 @@ def describe_errors(
     toml_path: Path | None,
     env_file: str | Path | None,
     init_kwargs: Mapping[str, Any],
-) -> list[str]:
+) -> list[SettingsProblem]:
+    """One located problem per validation error, naming the source that supplied the value."""
     locator = _Locator(settings_class, toml_path, _env_files(settings_class, env_file), init_kwargs)
-    lines: list[str] = []
+    lines: list[SettingsProblem] = []
     for err in exc.errors(include_url=False):
         path, leaf = _data_path(settings_class, err["loc"])
         if err["type"] == "extra_forbidden" and len(path) == len(err["loc"]) - 1:
@@ -53,43 +62,31 @@ class _Locator:
         self.toml_text = ""
         if toml_path is not None:
             with suppress(SettingsError):
-                self.toml_data, self.toml_text = _read_toml(toml_path)
+                self.toml_data, self.toml_text = read_settings_file(toml_path)
 
-    def describe(self, path: tuple[str | int, ...], msg: str, err_type: str) -> str:
+    def describe(self, path: tuple[str | int, ...], msg: str, err_type: str) -> SettingsProblem:
+        """The problem *msg* at *path*, located at whichever source supplied the value."""
         key = ".".join(str(p) for p in path) or self.cls.__name__
         if path and _has(self.init_kwargs, path):
-            return f"argument {key}: {msg}"
+            return SettingsProblem(msg, key=key, source="argument")
         names = _env_names(self.cls, path)
         env = _find_env(names, os.environ, self.cls)
         if env is not None:
-            return f"environment variable {env} ({key}): {msg}"
+            return SettingsProblem(msg, key=key, variable=env, source="environment")
         for env_path in reversed(self.env_files):
             from dotenv import dotenv_values
 
             found = _find_env(names, dotenv_values(env_path), self.cls)
             if found is not None:
                 line = _line_of(env_path, rf"^\s*(?:export\s+)?{re.escape(found)}\s*=")
-                return f"{env_path}{line}: {found} ({key}): {msg}"
+                return SettingsProblem(msg, file=env_path, line=line, key=key, variable=found)
         if self.toml_path is not None and path and _has(self.toml_data, path):
             lineno = toml_key_line(self.toml_text, path)
-            where = f"{self.toml_path}:{lineno}" if lineno else str(self.toml_path)
-            return f"{where}: {key}: {msg}"
+            return SettingsProblem(msg, file=self.toml_path, line=lineno, key=key)
         if err_type == "missing" and names:
             where = f" in {self.toml_path}" if self.toml_path is not None else ""
-            return f"{key}: {msg} (set {key}{where} or {names[0]})"
-        return f"{key}: {msg}"
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Strip ``Annotated`` and ``X | None`` down to the single meaningful type."""
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    origin = get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        rest = [a for a in get_args(annotation) if a is not type(None)]
-        if len(rest) == 1:
-            return _unwrap(rest[0])
-    return annotation
+            return SettingsProblem(f"{msg} (set {key}{where} or {names[0]})", key=key)
+        return SettingsProblem(msg, key=key)
 
 
 def _data_path(
@@ -105,11 +102,11 @@ def _data_path(
             if info is None:
                 break
             out.append(part)
-            leaf, current = info, _unwrap(info.annotation)
+            leaf, current = info, unwrap(info.annotation)
         elif get_origin(current) in (dict, Mapping) or get_origin(current) in (list, tuple):
             out.append(part)
             args = get_args(current)
-            current = _unwrap(args[-1]) if args else None
+            current = unwrap(args[-1]) if args else None
         else:
             break
     return tuple(out), leaf
@@ -174,46 +171,10 @@ def _find_env(
     return next((upper[n.upper()] for n in names if n.upper() in upper), None)
 
 
-def _line_of(path: Path, pattern: str) -> str:
+def _line_of(path: Path, pattern: str) -> int | None:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return ""
+        return None
     rx = re.compile(pattern)
-    return next((f":{i}" for i, line in enumerate(lines, 1) if rx.search(line)), "")
-
-
-_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-_KEY_LINE = re.compile(rf"^({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
-
-
-def _split_key(text: str) -> list[str]:
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s"\']+)', text)
-    return [a or b or c for a, b, c in parts]
-
-
-def toml_key_line(text: str, path: tuple[str | int, ...]) -> int | None:
-    """Line of the deepest ``[table]`` header or ``key =`` that leads to *path*."""
-    want = [p for p in path if isinstance(p, str)]
-    table: list[str] = []
-    best, best_len = None, 0
-    closing: str | None = None
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if closing is not None:
-            if closing in line:
-                closing = None
-            continue
-        if line.startswith("["):
-            inner = line.lstrip("[").split("]", 1)[0]
-            table = keypath = _split_key(inner)
-        else:
-            m = _KEY_LINE.match(line)
-            if not m:
-                continue
-            keypath = table + _split_key(m.group(1))
-            rest = line[m.end() :]
-            closing = next((q for q in ('"""', "'''") if rest.count(q) == 1), None)
-        if len(keypath) > best_len and keypath == want[: len(keypath)]:
-            best, best_len = lineno, len(keypath)
-    return best
+    return next((i for i, line in enumerate(lines, 1) if rx.search(line)), None)

@@ -238,7 +238,7 @@ class _Composite(_StrategyBase):
     def _bind(self, clock: ClockPort) -> None:
         """Hand the clock to every child."""
         for child in self._children:
-            child._bind(clock)
+            child._bind(clock)  # noqa: SLF001 - the spec names the strategy hook _bind
 
     def on_published(self) -> None:
         """Tell every child that a publish happened."""

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,16 @@ def _version(payload: str) -> object:
         return None
 
 
+def _is_version(version: int) -> Callable[[str], bool]:
+    """Predicate: the payload carries *version*."""
+    return lambda payload: _version(payload) == version
+
+
+def _contains(text: str) -> Callable[[str], bool]:
+    """Predicate: the line contains *text*."""
+    return lambda line: text in line
+
+
 async def _plain_start(root: Path, collector: Collector, version: int) -> float:
     """Seconds from starting ``cosactl run --dry-run`` to its first state message."""
     set_payload(root, f'{{"value": 0, "version": {version}}}')
@@ -79,9 +90,9 @@ async def _reloads(root: Path, collector: Collector, dev: DevProcess, first: int
         collector.clear()
         started = time.monotonic()
         set_payload(root, f'{{"value": 0, "version": {version}}}')
-        await collector.wait_for(STATE, lambda p, v=version: _version(p) == v, timeout=30)
+        await collector.wait_for(STATE, _is_version(version), timeout=30)
         timings.append(time.monotonic() - started)
-        await dev.wait_line(lambda s, v=version - first + 1: f"reload #{v} " in s)
+        await dev.wait_line(_contains(f"reload #{version - first + 1} "))
     return timings
 
 

@@ -27,7 +27,7 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,7 @@ async def measure_pipeline(port: int) -> tuple[float, float]:
             await _cosalette_round(client, sub, min(PIPELINE_N, 500))  # warm-up
             await _raw_round(raw, sub, min(PIPELINE_N, 500))
             for round_no in range(PIPELINE_ROUNDS):
-                subjects = [
+                subjects: list[tuple[str, Callable[[], Awaitable[float]]]] = [
                     ("cosalette", lambda: _cosalette_round(client, sub, PIPELINE_N)),
                     ("raw", lambda: _raw_round(raw, sub, PIPELINE_N)),
                 ]
@@ -301,7 +301,9 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
     async def valve(payload: str) -> dict[str, Any]:
         return {"state": payload}
 
-    settings = make_settings(mqtt={"host": HOST, "port": port, "client_id": "bench-app"})
+    settings: cosalette.Settings = make_settings(
+        mqtt={"host": HOST, "port": port, "client_id": "bench-app"}
+    )
     shutdown = asyncio.Event()
     ours: list[float] = []
     floor: list[float] = []

@@ -131,6 +131,7 @@ class DevProcess:
         assert self.process.stdout is not None
         for raw in self.process.stdout:
             self.lines.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+        self.process.stdout.close()  # at EOF: no ResourceWarning when the process object goes
 
     @property
     def output(self) -> str:

@@ -200,10 +200,12 @@ def test_dev_uses_an_existing_broker_given_by_url(
 
 
 def test_a_killed_dev_leaves_no_child_and_no_broker(
-    project: Path, session_port: int, cleanup: list[DevProcess]
+    project: Path, session_port: int, cleanup: list[DevProcess], tmp_path: Path
 ) -> None:
     _need_mosquitto()
-    dev = DevProcess(project, env={"COSACTL_DEV_BROKER": "mosquitto"})
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    dev = DevProcess(project, env={"COSACTL_DEV_BROKER": "mosquitto", "TMPDIR": str(temp)})
     cleanup.append(dev)
 
     async def scenario() -> None:
@@ -216,6 +218,7 @@ def test_a_killed_dev_leaves_no_child_and_no_broker(
     dev.sessions.discard(dev.process.pid)  # only what it started must go by itself
     assert dev.leftovers(timeout=10) == [], dev.output
     assert not port_open("127.0.0.1", session_port)
+    assert list(temp.iterdir()) == []  # not even the broker's config folder
 
 
 def test_first_start_error_does_not_end_the_session(

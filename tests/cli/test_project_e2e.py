@@ -125,9 +125,6 @@ async def test_run_dry_run_publishes_telemetry_and_answers_commands(
                     "GAS2MQTT_MQTT__HOST": broker.host,
                     "GAS2MQTT_MQTT__PORT": str(broker.port),
                 },
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
             )
             try:
                 for name in ("counter", "temperature"):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aiomqtt
@@ -47,8 +48,15 @@ def app_env(port: int, *, prefix: str = "", extra: dict[str, str] | None = None)
 class AppProcess(subprocess.Popen[str]):
     """A child app whose output is read line by line in the background."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> None:
+        super().__init__(
+            list(args),
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self.signalled = False
         self._changed = threading.Condition()
@@ -61,6 +69,7 @@ class AppProcess(subprocess.Popen[str]):
             with self._changed:
                 self.lines.append(line)
                 self._changed.notify_all()
+        self.stdout.close()  # at EOF: no ResourceWarning when the process object goes
         with self._changed:
             self._changed.notify_all()
 
@@ -117,9 +126,6 @@ def start_app(
         [sys.executable, "-c", _DUMP_ON_USR1, str(script), *args],
         env=app_env(port, prefix=prefix, extra=extra),
         cwd=script.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
 
 

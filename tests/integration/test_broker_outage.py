@@ -29,7 +29,7 @@ async def test_app_survives_a_broker_restart(broker: MosquittoBroker) -> None:
     async def valve(payload: str) -> dict[str, object]:
         return {"state": payload}
 
-    settings = make_settings(
+    settings: cosalette.Settings = make_settings(
         mqtt={
             "host": broker.host,
             "port": broker.port,

@@ -5,25 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
+from cosalette._app.description import (
+    AppDescription,
+    LifespanFunc,
+    SupervisionOptions,
+)
 from cosalette._app.registrar import Registrar
-from cosalette._app.registration import RegistrationSet
+from cosalette._app.registration import (
+    DeclaredRegistrations,
+    RegistrationSet,
+    ResolvedRegistrations,
+    _Registration,
+)
 from cosalette._app.router import Router, adopt
 from cosalette._clock import ClockPort
 from cosalette._context import AppContext
 from cosalette._di.adapters import (
+    AdapterEntry,
     AdapterImpl,
     AdapterRegistry,
     AdapterSpec,
-    _AdapterEntry,
     split_spec,
 )
 from cosalette._mqtt.port import MqttPort
 from cosalette._names import validate_mqtt_name
 from cosalette._settings import Settings
 
-LifespanFunc = Callable[[AppContext], contextlib.AbstractAsyncContextManager[None]]
+if TYPE_CHECKING:
+    from cosalette._wiring.runtime import Runtime
+
+__all__ = ["App", "LifespanFunc", "run_until_shutdown"]
 
 
 @contextlib.asynccontextmanager
@@ -57,6 +71,7 @@ class App(Registrar):
         restart_cooldown: float = 5.0,
         sustained_health_reset: float = 300.0,
         error_type_map: Mapping[type[Exception], str] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         validate_mqtt_name(name, what="App name")
         if store is not None:
@@ -67,7 +82,9 @@ class App(Registrar):
         self._version = version
         self._description = description
         self._settings_class = settings_class
-        self._settings: Settings | None = self._try_settings(settings_class)
+        self._settings: Settings | None = (
+            settings if settings is not None else self._try_settings(settings_class)
+        )
         self._dry_run = dry_run
         _positive("heartbeat_interval", heartbeat_interval)
         _positive("health_check_interval", health_check_interval)
@@ -85,6 +102,7 @@ class App(Registrar):
         self._sustained_health_reset = sustained_health_reset
         self._lifespan: LifespanFunc = lifespan if lifespan is not None else _noop_lifespan
         self._regs = RegistrationSet()
+        self._resolved: ResolvedRegistrations | None = None
         self._adapter_registry = AdapterRegistry()
         self._error_type_map: dict[type[Exception], str] = dict(error_type_map or {})
         self._providers: dict[Any, Callable[[Settings], object]] = {}
@@ -98,6 +116,41 @@ class App(Registrar):
             return settings_class()
         except ValueError:
             return None
+
+    # --- description --------------------------------------------------------------------
+
+    def describe(self) -> AppDescription:
+        """Everything this app declares, frozen: what the runtime and the tools read."""
+        return AppDescription(
+            name=self._name,
+            version=self._version,
+            description=self._description,
+            settings_class=self._settings_class,
+            dry_run=self._dry_run,
+            registrations=self._regs.freeze(),
+            adapters=MappingProxyType(dict(self._adapter_registry.entries)),
+            providers=MappingProxyType(dict(self._providers)),
+            lifespan=self._lifespan,
+            supervision=SupervisionOptions(
+                heartbeat_interval=self._heartbeat_interval,
+                health_check_interval=self._health_check_interval,
+                restart_after_failures=self._restart_after_failures,
+                max_restarts=self._max_restarts,
+                restart_cooldown=self._restart_cooldown,
+                sustained_health_reset=self._sustained_health_reset,
+            ),
+            error_type_map=MappingProxyType(dict(self._error_type_map)),
+        )
+
+    def _add(self, reg: _Registration, target: list[Any]) -> None:
+        super()._add(reg, target)
+        self._resolved = None
+
+    def _shown(self) -> DeclaredRegistrations:
+        """After a start, the resolved registrations (ADR-020); before it, the declared ones."""
+        if self._resolved is not None:
+            return self._resolved
+        return self._regs.freeze()
 
     # --- properties ---------------------------------------------------------------------
 
@@ -153,7 +206,7 @@ class App(Registrar):
         return ()
 
     @property
-    def adapters(self) -> Mapping[Any, _AdapterEntry]:
+    def adapters(self) -> Mapping[Any, AdapterEntry]:
         """Adapter entries by port type."""
         return self._adapter_registry.entries
 
@@ -161,6 +214,10 @@ class App(Registrar):
     def error_type_map(self) -> Mapping[type[Exception], str]:
         """Exception classes mapped to ``error_type`` strings in error payloads."""
         return self._error_type_map
+
+    def registered_names(self) -> frozenset[str]:
+        """Names of every registered device, telemetry, command, periodic task and stream."""
+        return frozenset(r.name for r in self._regs.all())
 
     # --- composition --------------------------------------------------------------------
 
@@ -196,10 +253,12 @@ class App(Registrar):
             impl, fake = split_spec(spec)
             self.adapter(port, impl, dry_run=fake)
             overridden.add(port)
-        for port, entry in router._adapters.entries.items():
+        declared = router.describe()
+        for port, entry in declared.adapters.items():
             if port not in overridden:
                 self.adapter(port, entry.impl, dry_run=entry.dry_run)
-        adopt(self._regs, router, prefix=prefix, tags=tuple(tags or ()))
+        adopt(self._regs, declared, prefix=prefix, tags=tuple(tags or ()))
+        self._resolved = None
 
     # --- running ------------------------------------------------------------------------
 
@@ -212,29 +271,39 @@ class App(Registrar):
         clock: ClockPort | None = None,
         dry_run: bool | None = None,
         run_periodic: bool = True,
+        adapter_overrides: Mapping[Any, object] | None = None,
+        on_prepared: Callable[[Runtime], None] | None = None,
     ) -> None:
-        """Run until *shutdown_event* is set (SIGINT/SIGTERM set it when none is given)."""
-        from cosalette._wiring.lifecycle import Runtime, install_signal_handlers
+        """Run until *shutdown_event* is set (SIGINT/SIGTERM set it when none is given).
 
+        *adapter_overrides* are instances used instead of building those ports' adapters;
+        *on_prepared* sees the runtime once it is wired, before it connects.
+        """
+        from cosalette._settings import load_settings
+        from cosalette._wiring.runtime import Runtime, install_signal_handlers
+
+        description = self.describe()
         if settings is None:
-            from cosalette._settings import load_settings
-
-            settings = load_settings(self._settings_class)
+            settings = load_settings(description.settings_class)
         remove_signals: Callable[[], None] | None = None
         if shutdown_event is None:
             shutdown_event = asyncio.Event()
             remove_signals = install_signal_handlers(shutdown_event)
         runtime = Runtime(
-            self,
+            description,
             settings=settings,
             mqtt=mqtt,
             shutdown_event=shutdown_event,
             clock=clock,
-            dry_run=self._dry_run if dry_run is None else dry_run,
+            dry_run=description.dry_run if dry_run is None else dry_run,
             run_periodic=run_periodic,
+            adapter_overrides=adapter_overrides,
         )
         try:
             await runtime.prepare()
+            self._resolved = runtime.registrations
+            if on_prepared is not None:
+                on_prepared(runtime)
             await runtime.serve()
         finally:
             try:
@@ -254,3 +323,28 @@ class App(Registrar):
         from cosalette._app.cli import build_cli
 
         build_cli(self).main(args=list(args) if args is not None else None, prog_name=self._name)
+
+
+async def run_until_shutdown(
+    app: App,
+    *,
+    mqtt: MqttPort | None = None,
+    settings: Settings | None = None,
+    shutdown_event: asyncio.Event | None = None,
+    clock: ClockPort | None = None,
+    dry_run: bool | None = None,
+    run_periodic: bool = True,
+    adapter_overrides: Mapping[Any, object] | None = None,
+    on_prepared: Callable[[Runtime], None] | None = None,
+) -> None:
+    """Run *app* (see ``App._run_async``): the entry point of the testing kit and the CLIs."""
+    await app._run_async(  # noqa: SLF001 - _app owns the private entry point
+        mqtt=mqtt,
+        settings=settings,
+        shutdown_event=shutdown_event,
+        clock=clock,
+        dry_run=dry_run,
+        run_periodic=run_periodic,
+        adapter_overrides=adapter_overrides,
+        on_prepared=on_prepared,
+    )

@@ -18,6 +18,7 @@ EXIT_WIRING = 3
 
 def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
     """Load settings, configure logging, run until a signal; errors exit non-zero, no traceback."""
+    from cosalette._app.app import run_until_shutdown
     from cosalette._errors import StartupError
     from cosalette._logging import configure_logging, register_secret
     from cosalette._settings import SettingsError, load_settings
@@ -30,7 +31,7 @@ def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
     register_secret(resolved.mqtt.password)
     configure_logging(resolved.logging, service=app.name, version=app.version)
     try:
-        asyncio.run(app._run_async(settings=resolved, dry_run=dry_run))
+        asyncio.run(run_until_shutdown(app, settings=resolved, dry_run=dry_run))
     except StartupError as exc:
         print(f"{app.name}: cannot start: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_WIRING) from None
@@ -38,24 +39,11 @@ def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
         pass
 
 
-def _show_devices(app: App) -> str:
-    from cosalette._contract.introspect import describe_interval
+def _show_devices(app: App, settings: Settings | None) -> str:
+    """The app's manifest as a table: the same description ``cosactl manifest`` prints."""
+    from cosalette._contract.manifest import build_manifest, format_manifest_table
 
-    lines = [f"{app.name} {app.version}"]
-    groups: list[tuple[str, Any]] = [
-        ("telemetry", app.telemetry_registrations),
-        ("command", app.commands),
-        ("device", app.devices),
-        ("periodic", app.periodic_registrations),
-    ]
-    for kind, regs in groups:
-        for reg in regs:
-            shown = describe_interval(getattr(reg, "interval", None))
-            extra = f" every {shown:g} s" if isinstance(shown, float) else f" every {shown}"
-            if getattr(reg, "interval", None) is None:
-                extra = ""
-            lines.append(f"  {kind:<10} {reg.name}{extra}")
-    return "\n".join(lines)
+    return format_manifest_table(build_manifest(app, settings))
 
 
 def build_cli(app: App) -> click.Command:
@@ -90,15 +78,18 @@ def build_cli(app: App) -> click.Command:
     ) -> None:
         from cosalette._settings import SettingsError, load_settings
 
-        if show_devices:
-            click.echo(_show_devices(app))
-            return
         try:
             settings = load_settings(
                 app.settings_class, settings_file=settings_file, env_file=env_file
             )
         except SettingsError as exc:
+            if show_devices:  # the declared devices, with deferred values unresolved
+                click.echo(_show_devices(app, None))
+                return
             raise click.ClickException(f"configuration error:\n{exc}") from None
+        if show_devices:
+            click.echo(_show_devices(app, settings))
+            return
         updates: dict[str, Any] = {}
         if log_level:
             updates["level"] = log_level.upper()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from cosalette._app.registration import (
+    DeclaredRegistrations,
     EnabledSpec,
     IntervalSpec,
     NameSpec,
@@ -20,7 +21,6 @@ from cosalette._app.registration import (
     _StreamRegistration,
     _TelemetryRegistration,
     as_tuple,
-    build_handler_plan,
     check_unique,
     normalise_interval,
     not_supported,
@@ -28,7 +28,7 @@ from cosalette._app.registration import (
     validate_init,
     validate_name,
 )
-from cosalette._di.plan import callable_label
+from cosalette._di.plan import build_plan, callable_label
 
 logger = logging.getLogger("cosalette")
 
@@ -61,39 +61,39 @@ class Registrar:
 
     # --- read-only views ---------------------------------------------------------------
 
+    def _shown(self) -> DeclaredRegistrations:
+        """The registrations the views below show (an App shows resolved ones after start)."""
+        return self._regs.freeze()
+
     @property
     def devices(self) -> Sequence[_DeviceRegistration]:
         """Registered device handlers."""
-        return tuple(self._regs.devices)
+        return self._shown().devices
 
     @property
     def telemetry_registrations(self) -> Sequence[_TelemetryRegistration]:
-        """Registered telemetry handlers."""
-        return tuple(self._regs.telemetry)
+        """Registered telemetry handlers (intervals resolved to seconds once an app started)."""
+        return self._shown().telemetry
 
     @property
     def commands(self) -> Sequence[_CommandRegistration]:
         """Registered command handlers."""
-        return tuple(self._regs.commands)
+        return self._shown().commands
 
     @property
     def periodic_registrations(self) -> Sequence[_PeriodicRegistration]:
         """Registered periodic tasks."""
-        return tuple(self._regs.periodic)
+        return self._shown().periodic
 
     @property
     def stream_registrations(self) -> Sequence[_StreamRegistration]:
         """Registered streams (none until streams are supported)."""
-        return tuple(self._regs.streams)
+        return self._shown().streams
 
     @property
     def has_dynamic_entities(self) -> bool:
         """True when a ``name=`` callable expands into devices at start-up."""
         return any(r.name_spec is not None for r in self._regs.all())
-
-    def registered_names(self) -> frozenset[str]:
-        """Names of every registered device, telemetry, command, periodic task and stream."""
-        return frozenset(r.name for r in self._regs.all())
 
     def _add(self, reg: _Registration, target: list[Any]) -> None:
         check_unique(reg, self._regs)
@@ -242,7 +242,7 @@ class Registrar:
         return {
             "name": name,
             "func": func,
-            "plan": build_handler_plan(func, by_name=by_name, owner=owner),
+            "plan": build_plan(func, by_name=by_name, owner=owner),
             "init": init,
             "init_plan": validate_init(init, owner) if init is not None else None,
             "is_root": is_root,

@@ -8,12 +8,12 @@ import inspect
 import logging
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Generic, TypeVar
 
 from cosalette._clock import ClockPort
 from cosalette._context import AppContext, DeviceContext
-from cosalette._di.plan import InjectionError, InjectionPlan, build_plan, callable_label
+from cosalette._di.plan import InjectionPlan, build_plan, callable_label
 from cosalette._names import validate_mqtt_name
 from cosalette._settings import SettingRef, Settings
 
@@ -107,6 +107,46 @@ class _PeriodicRegistration(_Registration):
 @dataclass(frozen=True)
 class _StreamRegistration(_Registration):
     """Placeholder for stream registrations (not supported yet)."""
+
+
+# --- resolved registrations: what one run uses, after settings load (ADR-020) -------------
+
+
+@dataclass(frozen=True)
+class ResolvedTelemetry(_TelemetryRegistration):
+    """A telemetry registration for one run: a concrete device, its interval in seconds."""
+
+    interval: float = 0.0
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedCommand(_CommandRegistration):
+    """A command registration for one run: a concrete device, its timeout in seconds."""
+
+    timeout: float | None = DEFAULT_COMMAND_TIMEOUT
+
+
+@dataclass(frozen=True)
+class ResolvedDevice(_DeviceRegistration):
+    """A device registration for one run: a concrete device."""
+
+
+@dataclass(frozen=True)
+class ResolvedPeriodic(_PeriodicRegistration):
+    """A periodic registration for one run: its interval in seconds."""
+
+    interval: float = 0.0
+
+
+R = TypeVar("R", bound=_Registration)
+
+
+def resolved_as(cls: type[R], reg: _Registration, **changes: Any) -> R:
+    """*reg*'s fields as an instance of *cls*, with *changes* applied."""
+    values = {f.name: getattr(reg, f.name) for f in fields(reg)}
+    values.update(changes)
+    return cls(**values)
 
 
 FRAMEWORK_TYPES: tuple[type, ...] = (
@@ -222,17 +262,41 @@ def as_tuple(value: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(value) if value else ()
 
 
-def build_handler_plan(func: Any, *, by_name: frozenset[str], owner: str) -> InjectionPlan:
-    """The injection plan of a handler, with the handler named in errors."""
-    try:
-        return build_plan(func, by_name=by_name, owner=owner)
-    except InjectionError:
-        raise
+D = TypeVar("D", bound=_DeviceRegistration, covariant=True)
+T = TypeVar("T", bound=_TelemetryRegistration, covariant=True)
+C = TypeVar("C", bound=_CommandRegistration, covariant=True)
+P = TypeVar("P", bound=_PeriodicRegistration, covariant=True)
+
+
+@dataclass(frozen=True)
+class Registrations(Generic[D, T, C, P]):
+    """Every registration of an app or router by archetype, in declaration order (frozen)."""
+
+    devices: tuple[D, ...] = ()
+    telemetry: tuple[T, ...] = ()
+    commands: tuple[C, ...] = ()
+    periodic: tuple[P, ...] = ()
+    streams: tuple[_StreamRegistration, ...] = ()
+
+    def all(self) -> tuple[_Registration, ...]:
+        """Every registration."""
+        return (*self.devices, *self.telemetry, *self.commands, *self.periodic, *self.streams)
+
+
+DeclaredRegistrations = Registrations[
+    _DeviceRegistration, _TelemetryRegistration, _CommandRegistration, _PeriodicRegistration
+]
+"""What an app or router declares: intervals and names may still be deferred."""
+
+ResolvedRegistrations = Registrations[
+    ResolvedDevice, ResolvedTelemetry, ResolvedCommand, ResolvedPeriodic
+]
+"""What one run uses: enabled registrations, names expanded, intervals in seconds."""
 
 
 @dataclass
 class RegistrationSet:
-    """The lists a registrar (App or Router) keeps."""
+    """The lists a registrar (App or Router) appends to while it is being declared."""
 
     devices: list[_DeviceRegistration] = field(default_factory=list)
     telemetry: list[_TelemetryRegistration] = field(default_factory=list)
@@ -244,8 +308,20 @@ class RegistrationSet:
         """Every registration."""
         return [*self.devices, *self.telemetry, *self.commands, *self.periodic, *self.streams]
 
+    def freeze(self) -> DeclaredRegistrations:
+        """An immutable copy."""
+        return Registrations(
+            tuple(self.devices),
+            tuple(self.telemetry),
+            tuple(self.commands),
+            tuple(self.periodic),
+            tuple(self.streams),
+        )
 
-def check_unique(new: _Registration, regs: RegistrationSet) -> None:
+
+def check_unique(
+    new: _Registration, regs: RegistrationSet | Registrations[Any, Any, Any, Any]
+) -> None:
     """Reject duplicate names and a second root device; commands may share a name by sub=."""
     for other in regs.all():
         if new.is_root and other.is_root and not _same_command_group(new, other):

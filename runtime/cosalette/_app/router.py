@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
+from cosalette._app.description import RouterDescription
 from cosalette._app.registrar import Registrar
 from cosalette._app.registration import RegistrationSet, _Registration, check_unique
 from cosalette._di.adapters import AdapterRegistry, AdapterSpec, split_spec
@@ -42,6 +44,20 @@ class Router(Registrar):
         """Tags applied to every registration when included."""
         return self._tags
 
+    @property
+    def registered_names(self) -> frozenset[str]:
+        """Names registered on this router, before any include prefix (a property, unlike App's)."""
+        return frozenset(r.name for r in self._regs.all())
+
+    def describe(self) -> RouterDescription:
+        """Everything this router declares, frozen: what ``include_router`` adopts."""
+        return RouterDescription(
+            prefix=self._prefix,
+            tags=self._tags,
+            registrations=self._regs.freeze(),
+            adapters=MappingProxyType(dict(self._adapters.entries)),
+        )
+
     def adapter(self, port: Any, impl: Any, *, dry_run: Any = None) -> None:
         """Declare an adapter that the app gets when it includes this router."""
         self._adapters.register(port, impl, dry_run)
@@ -55,16 +71,16 @@ def join_prefix(*parts: str | None) -> str | None:
 
 def adopt(
     regs: RegistrationSet,
-    router: Router,
+    router: RouterDescription,
     *,
     prefix: str | None,
     tags: Sequence[str],
 ) -> None:
     """Copy *router*'s registrations into *regs* with prefix and tags applied.
 
-    Snapshot semantics: later changes to the router do not affect this inclusion.
+    Snapshot semantics: later changes to the router do not affect this inclusion. Nothing is
+    added when any registration clashes.
     """
-    combined = join_prefix(prefix, router.prefix)
     staged = RegistrationSet(
         devices=list(regs.devices),
         telemetry=list(regs.telemetry),
@@ -72,21 +88,29 @@ def adopt(
         periodic=list(regs.periodic),
         streams=list(regs.streams),
     )
-    pairs: list[tuple[list[Any], list[Any]]] = [
-        (router._regs.devices, staged.devices),
-        (router._regs.telemetry, staged.telemetry),
-        (router._regs.commands, staged.commands),
-        (router._regs.periodic, staged.periodic),
+    pairs: list[tuple[tuple[Any, ...], list[Any]]] = [
+        (router.registrations.devices, staged.devices),
+        (router.registrations.telemetry, staged.telemetry),
+        (router.registrations.commands, staged.commands),
+        (router.registrations.periodic, staged.periodic),
     ]
     for source, target in pairs:
         for reg in source:
-            new = _transform(reg, combined, (*router.tags, *tags, *reg.tags))
+            new = included(reg, router, prefix=prefix, tags=tags)
             check_unique(new, staged)
             target.append(new)
     regs.devices[:] = staged.devices
     regs.telemetry[:] = staged.telemetry
     regs.commands[:] = staged.commands
     regs.periodic[:] = staged.periodic
+
+
+def included(
+    reg: _Registration, router: RouterDescription, *, prefix: str | None, tags: Sequence[str] = ()
+) -> _Registration:
+    """*reg* as it reads once *router* is included with *prefix* and *tags*."""
+    combined = join_prefix(prefix, router.prefix)
+    return _transform(reg, combined, (*router.tags, *tags, *reg.tags))
 
 
 def _transform(reg: _Registration, prefix: str | None, tags: tuple[str, ...]) -> _Registration:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from cosalette._contract.manifest import model_schema
+from cosalette._topics import app_error_topic, status_topic
 
 __all__ = ["ASYNCAPI_VERSION", "build_asyncapi"]
 
@@ -219,14 +220,14 @@ def build_asyncapi(manifest: dict[str, Any]) -> dict[str, Any]:
     )
     status = builder.channel(
         "app_status",
-        app_topics.get("status", f"{app['topic_prefix']}/status"),
+        app_topics.get("status", status_topic(app["topic_prefix"])),
         {"heartbeat": heartbeat, "offline": offline},
         description="Retained app status: a heartbeat while running, 'offline' as last will.",
     )
     builder.operation("send", status, retain=True, summary="App heartbeat and last will.")
     errors = builder.channel(
         "app_error",
-        app_topics.get("error", f"{app['topic_prefix']}/error"),
+        app_topics.get("error", app_error_topic(app["topic_prefix"])),
         {"error": error_message},
         description="Every error the app reports.",
     )

@@ -6,21 +6,11 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cosalette._di.adapters import describe_impl
+from cosalette._contract.manifest import describe_adapters, describe_interval
 from cosalette._di.plan import callable_label, type_label
-from cosalette._settings import SettingRef
 
 if TYPE_CHECKING:
     from cosalette._app.app import App
-
-
-def describe_interval(value: Any) -> Any:
-    """Seconds as a float, ``setting:<field>`` for a SettingRef, else ``<deferred>``."""
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, SettingRef):
-        return f"setting:{value.field}"
-    return "<deferred>"
 
 
 def _model(model: Any) -> str | None:
@@ -48,9 +38,19 @@ def _strategy(strategy: Any) -> str | None:
 
 
 def build_registry_snapshot(app: App) -> dict[str, Any]:
-    """Describe the app, its devices, telemetry, commands, periodic tasks and adapters."""
+    """Describe the app, its devices, telemetry, commands, periodic tasks and adapters.
+
+    The spec's per-registration view of an app (resolved values once it started, like its
+    registration views); ``cosactl manifest`` and ``--show-devices`` render the per-device
+    manifest instead. Both share how an interval and an adapter are described.
+    """
+    described = app.describe()
     return {
-        "app": {"name": app.name, "version": app.version, "description": app.description},
+        "app": {
+            "name": described.name,
+            "version": described.version,
+            "description": described.description,
+        },
         "devices": [_common(r) for r in app.devices],
         "telemetry": [
             {
@@ -73,14 +73,7 @@ def build_registry_snapshot(app: App) -> dict[str, Any]:
             {**_common(r), "interval": describe_interval(r.interval)}
             for r in app.periodic_registrations
         ],
-        "adapters": [
-            {
-                "port": type_label(port),
-                "impl": describe_impl(e.impl),
-                "dry_run": describe_impl(e.dry_run),
-            }
-            for port, e in app.adapters.items()
-        ],
+        "adapters": describe_adapters(described.adapters, sort=False),
     }
 
 

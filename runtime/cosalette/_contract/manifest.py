@@ -9,25 +9,28 @@ from __future__ import annotations
 import difflib
 import importlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import (
-    RegistrationSet,
+    Registrations,
     _CommandRegistration,
     _PeriodicRegistration,
     _Registration,
     _TelemetryRegistration,
 )
-from cosalette._di.adapters import describe_impl
+from cosalette._di.adapters import AdapterEntry, describe_impl
 from cosalette._di.plan import callable_label, type_label
 from cosalette._settings import SettingRef, Settings
+from cosalette._topics import DeviceTopics, app_error_topic, status_topic
 
 if TYPE_CHECKING:
     from cosalette._app.app import App
 
 __all__ = [
     "build_manifest",
+    "describe_adapters",
+    "describe_interval",
     "diff_manifests",
     "format_manifest_table",
     "manifest_to_json",
@@ -51,12 +54,26 @@ def model_schema(model: Any, *, mode: str = "validation") -> dict[str, Any] | No
     return schema
 
 
-def _interval_text(value: Any) -> Any:
+def describe_interval(value: Any) -> Any:
+    """Seconds as a float, ``setting:<field>`` for a SettingRef, else ``<deferred>``."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, SettingRef):
         return f"setting:{value.field}"
     return "<deferred>"
+
+
+def describe_adapters(entries: Mapping[Any, AdapterEntry], *, sort: bool = True) -> list[Any]:
+    """Each port with its implementation and dry-run twin (sorted by port for manifests)."""
+    rows = [
+        {
+            "port": type_label(port),
+            "impl": describe_impl(entry.impl),
+            "dry_run": describe_impl(entry.dry_run),
+        }
+        for port, entry in entries.items()
+    ]
+    return sorted(rows, key=lambda a: str(a["port"])) if sort else rows
 
 
 def _strategy_text(strategy: Any) -> str | None:
@@ -124,14 +141,14 @@ def _topics(prefix: str, reg: _Registration, kind: str) -> dict[str, str]:
     if kind == "periodic":
         return {}
     if reg.name_spec is not None:
-        base = "/".join(p for p in (prefix, reg.prefix, "+") if p)
+        device = DeviceTopics("/".join(p for p in (prefix, reg.prefix, "+") if p))
     else:
-        base = prefix if reg.is_root else f"{prefix}/{reg.name}"
-    topics = {"state": f"{base}/state"}
+        device = DeviceTopics.of(prefix, reg.name, is_root=reg.is_root)
+    topics = {"state": device.state}
     if kind in ("command", "device"):
-        topics["set"] = f"{base}/set"
-    topics["availability"] = f"{base}/availability"
-    topics["error"] = f"{base}/error" if not reg.is_root else f"{prefix}/error"
+        topics["set"] = device.set
+    topics["availability"] = device.availability
+    topics["error"] = device.error
     return topics
 
 
@@ -147,7 +164,7 @@ def _entry(
     interval: Any = None
     interval_setting: str | None = None
     if isinstance(first, _TelemetryRegistration | _PeriodicRegistration):
-        interval = _interval_text(first.interval)
+        interval = describe_interval(first.interval)
         original = getattr(source(first), "interval", None)
         if isinstance(original, SettingRef):
             interval_setting = original.field
@@ -187,18 +204,20 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
     Without settings, intervals given as ``setting_ref`` read ``"setting:<field>"`` and
     dynamically named devices use ``+`` in their topics.
     """
-    prefix = (settings.mqtt.topic_prefix if settings is not None else "") or app.name
-    regs: RegistrationSet = app._regs
+    described = app.describe()
+    prefix = (settings.mqtt.topic_prefix if settings is not None else "") or described.name
+    declared = described.registrations
+    regs: Registrations[Any, Any, Any, Any] = declared
     if settings is not None:
-        from cosalette._wiring.expand import expand
+        from cosalette._wiring.resolve import resolve_registrations
 
-        regs = expand(app._regs, settings)
-    originals = {id(r.func): r for r in app._regs.all()}
+        regs = resolve_registrations(declared, settings)
+    originals = {id(r.func): r for r in declared.all()}
 
     def source(reg: _Registration) -> _Registration:
         return originals.get(id(reg.func), reg)
 
-    ports = list(app.adapters)
+    ports = list(described.adapters)
     devices: list[dict[str, Any]] = []
     devices += [_entry("telemetry", [r], prefix, ports, source) for r in regs.telemetry]
     groups: dict[str, list[_Registration]] = {}
@@ -211,24 +230,14 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
     return {
         "manifest_version": MANIFEST_VERSION,
         "app": {
-            "name": app.name,
-            "version": app.version,
-            "description": app.description,
+            "name": described.name,
+            "version": described.version,
+            "description": described.description,
             "topic_prefix": prefix,
         },
-        "topics": {"status": f"{prefix}/status", "error": f"{prefix}/error"},
+        "topics": {"status": status_topic(prefix), "error": app_error_topic(prefix)},
         "devices": devices,
-        "adapters": sorted(
-            (
-                {
-                    "port": type_label(port),
-                    "impl": describe_impl(entry.impl),
-                    "dry_run": describe_impl(entry.dry_run),
-                }
-                for port, entry in app.adapters.items()
-            ),
-            key=lambda a: str(a["port"]),
-        ),
+        "adapters": describe_adapters(described.adapters),
     }
 
 

@@ -15,7 +15,7 @@ AdapterSpec = AdapterImpl | tuple[AdapterImpl, AdapterImpl]
 
 
 @dataclass(frozen=True)
-class _AdapterEntry:
+class AdapterEntry:
     """One port's implementations: ``impl`` normally, ``dry_run`` under ``--dry-run``."""
 
     impl: AdapterImpl
@@ -63,10 +63,10 @@ def split_spec(spec: AdapterSpec) -> tuple[AdapterImpl, AdapterImpl | None]:
 
 
 class AdapterRegistry:
-    """Holds adapter entries and builds instances for one run."""
+    """The adapters an app or router declares: port type → real and dry-run implementation."""
 
     def __init__(self) -> None:
-        self._entries: dict[Any, _AdapterEntry] = {}
+        self._entries: dict[Any, AdapterEntry] = {}
 
     def __contains__(self, port: object) -> bool:
         return port in self._entries
@@ -78,7 +78,7 @@ class AdapterRegistry:
         return len(self._entries)
 
     @property
-    def entries(self) -> Mapping[Any, _AdapterEntry]:
+    def entries(self) -> Mapping[Any, AdapterEntry]:
         """Entries by port type."""
         return self._entries
 
@@ -87,34 +87,23 @@ class AdapterRegistry:
         _check_impl(port, impl)
         if dry_run is not None:
             _check_impl(port, dry_run)
-        entry = _AdapterEntry(impl, dry_run)
+        entry = AdapterEntry(impl, dry_run)
         existing = self._entries.get(port)
         if existing is not None and existing != entry:
             raise ValueError(f"An adapter is already registered for {type_label(port)}")
         self._entries[port] = entry
 
-    def build_all(self, providers: Mapping[Any, object], *, dry_run: bool) -> dict[Any, object]:
-        """Instantiate every adapter; factories get their parameters injected."""
-        built: dict[Any, object] = {}
-        for port, entry in self._entries.items():
-            built[port] = self.build(port, entry, {**providers, **built}, dry_run=dry_run)
-        return built
 
-    def build(
-        self,
-        port: Any,
-        entry: _AdapterEntry,
-        providers: Mapping[Any, object],
-        *,
-        dry_run: bool,
-    ) -> object:
-        """Build one adapter instance for *port*."""
-        impl = entry.chosen(dry_run)
-        if isinstance(impl, str):
-            impl = _import_string(impl)
-        if not callable(impl):
-            return impl
-        return call_injected(impl, providers, owner=f"adapter for {type_label(port)}")
+def build_adapter(
+    port: Any, entry: AdapterEntry, providers: Mapping[Any, object], *, dry_run: bool
+) -> object:
+    """Build one adapter instance for *port*; a factory's parameters come from *providers*."""
+    impl = entry.chosen(dry_run)
+    if isinstance(impl, str):
+        impl = _import_string(impl)
+    if not callable(impl):
+        return impl
+    return call_injected(impl, providers, owner=f"adapter for {type_label(port)}")
 
 
 def _check_impl(port: Any, impl: object) -> None:
@@ -143,14 +132,14 @@ def call_injected(func: Callable[..., Any], providers: Mapping[Any, object], *, 
     try:
         plan = build_plan(func, owner=owner)
     except InjectionError:
-        if inspect.isclass(func) and _all_defaults(func):
+        if inspect.isclass(func) and all_defaults(func):
             return func()
         raise
     kwargs = bind(plan, providers, owner=owner)
     return func(**kwargs)
 
 
-def _all_defaults(cls: type) -> bool:
+def all_defaults(cls: type) -> bool:
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):

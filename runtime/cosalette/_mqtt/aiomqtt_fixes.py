@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import aiomqtt
 
-__all__ = ["abandon", "guard_writes"]
+__all__ = ["abandon", "guard_writes", "paho_client"]
+
+
+def paho_client(client: aiomqtt.Client) -> Any:
+    """The paho client inside *client* (for its socket)."""
+    return client._client
 
 
 def guard_writes(client: aiomqtt.Client) -> None:
@@ -43,7 +48,7 @@ def guard_writes(client: aiomqtt.Client) -> None:
 
 def abandon(client: aiomqtt.Client) -> None:
     """Close a half-open connection quietly; aiomqtt cannot be cancelled mid-connect."""
-    sock = client._client.socket()
+    sock = paho_client(client).socket()
     if not isinstance(sock, socket.socket):
         return
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cosalette._json import dumps
-from cosalette._mqtt.aiomqtt_fixes import abandon, guard_writes
+from cosalette._mqtt.aiomqtt_fixes import abandon, guard_writes, paho_client
 from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
 from cosalette._mqtt.tls import build_ssl_context
@@ -403,7 +403,7 @@ class MqttClient:
     def _socket(self) -> socket.socket | None:
         """The connected socket, for tests and diagnostics."""
         client = self._client
-        sock = client._client.socket() if client is not None else None
+        sock = paho_client(client).socket() if client is not None else None
         return sock if isinstance(sock, socket.socket) else None
 
 

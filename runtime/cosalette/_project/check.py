@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cosalette._app.description import AppDescription
 from cosalette._app.registration import (
-    RegistrationSet,
+    DeclaredRegistrations,
+    ResolvedRegistrations,
     _Registration,
     _return_type,
 )
-from cosalette._clock import ClockPort, SystemClock
-from cosalette._context import DeviceContext
-from cosalette._di.adapters import AdapterImpl, _all_defaults
+from cosalette._clock import SystemClock
+from cosalette._di.adapters import AdapterImpl, all_defaults
 from cosalette._di.plan import _MISSING, InjectionError, bind, build_plan, lookup, type_label
 from cosalette._errors import ErrorPublisher
 from cosalette._health import HealthReporter
@@ -29,8 +30,9 @@ from cosalette._mqtt.doubles import MockMqttClient
 from cosalette._project.errors import ProjectError, location_of
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry
-from cosalette._wiring.devices import WiringBuilder
-from cosalette._wiring.expand import expand
+from cosalette._wiring.builder import WiringBuilder
+from cosalette._wiring.injectables import Injectables, call_init
+from cosalette._wiring.resolve import resolve_one, resolve_registrations
 
 if TYPE_CHECKING:
     from cosalette._project.discovery import Project
@@ -70,7 +72,7 @@ def _check_factory(func: Any, providers: Mapping[Any, object], owner: str) -> No
     try:
         plan = build_plan(func, owner=owner)
     except InjectionError:
-        if inspect.isclass(func) and _all_defaults(func):
+        if inspect.isclass(func) and all_defaults(func):
             return
         raise
     for p in plan.injected():
@@ -81,22 +83,15 @@ def _check_factory(func: Any, providers: Mapping[Any, object], owner: str) -> No
             )
 
 
-class _CheckingBuilder(WiringBuilder):
-    """The runtime's wiring, with annotated ``init=`` factories checked instead of called."""
-
-    def _providers_for(self, reg: _Registration, ctx: DeviceContext | None) -> dict[Any, object]:
-        returns = _return_type(reg.init) if reg.init is not None else None
-        if reg.init is None or not isinstance(returns, type):
-            return super()._providers_for(reg, ctx)
-        providers = self.base_providers(reg.name)
-        if ctx is not None:
-            providers[DeviceContext] = ctx
-        if reg.config is not None:
-            providers[type(reg.config)] = reg.config
-        plan = reg.init_plan or build_plan(reg.init, owner=f"{reg.label} init=")
-        bind(plan, providers, owner=f"{reg.label} init=")
-        providers[returns] = _stand_in(returns, returns)
-        return providers
+def _checked_init(reg: _Registration, providers: Mapping[Any, object]) -> object:
+    """An annotated ``init=`` factory is checked by type, not called; others are called."""
+    assert reg.init is not None
+    returns = _return_type(reg.init)
+    if not isinstance(returns, type):
+        return call_init(reg, providers)
+    plan = reg.init_plan or build_plan(reg.init, owner=f"{reg.label} init=")
+    bind(plan, providers, owner=f"{reg.label} init=")
+    return _stand_in(returns, returns)
 
 
 def _located(reg: _Registration, exc: BaseException) -> ProjectError:
@@ -104,23 +99,20 @@ def _located(reg: _Registration, exc: BaseException) -> ProjectError:
     return ProjectError(str(exc), file=file, line=line)
 
 
-def _expand(regs: RegistrationSet, settings: Settings) -> RegistrationSet:
+def _resolve(declared: DeclaredRegistrations, settings: Settings) -> ResolvedRegistrations:
     """Resolve deferred values one registration at a time, so an error names its handler."""
-    for kind in ("devices", "telemetry", "commands", "periodic"):
-        for reg in getattr(regs, kind):
-            single = RegistrationSet()
-            getattr(single, kind).append(reg)
-            try:
-                expand(single, settings)
-            except _ERRORS as exc:
-                raise _located(reg, exc) from exc
+    for reg in declared.all():
+        try:
+            resolve_one(reg, settings)
+        except _ERRORS as exc:
+            raise _located(reg, exc) from exc
     try:
-        return expand(regs, settings)
+        return resolve_registrations(declared, settings)
     except _ERRORS as exc:
-        raise _by_label(regs.all(), exc) from exc
+        raise _by_label(declared.all(), exc) from exc
 
 
-def _by_label(regs: list[_Registration], exc: BaseException) -> ProjectError:
+def _by_label(regs: Sequence[_Registration], exc: BaseException) -> ProjectError:
     text = str(exc)
     matches = [r for r in regs if r.label in text]
     if matches:
@@ -130,43 +122,45 @@ def _by_label(regs: list[_Registration], exc: BaseException) -> ProjectError:
 
 def check_project(project: Project) -> None:
     """Raise :class:`ProjectError` for the first handler or adapter that cannot be wired."""
-    app, settings = project.app, project.settings
-    regs = _expand(app._regs, settings)
-    clock: ClockPort = SystemClock()
-    providers: dict[Any, object] = {
-        Settings: settings,
-        type(settings): settings,
-        app.settings_class: settings,
-        ClockPort: clock,
-    }
-    adapters: dict[Any, object] = {}
+    app, settings = project.app.describe(), project.settings
+    regs = _resolve(app.registrations, settings)
+    shutdown = asyncio.Event()
+    injectables = Injectables(
+        settings=settings,
+        settings_class=app.settings_class,
+        clock=SystemClock(),
+        shutdown_event=shutdown,
+        adapters={},
+        providers=app.providers,
+        init_factory=_checked_init,
+    )
+    _check_adapters(project, app, injectables)
+    mqtt = MockMqttClient()
+    prefix = settings.mqtt.topic_prefix or app.name
+    builder = WiringBuilder(
+        injectables=injectables,
+        mqtt=mqtt,
+        topic_prefix=prefix,
+        sleeps=SleepRegistry(shutdown),
+        errors=ErrorPublisher(mqtt, prefix),
+        health=HealthReporter(mqtt, prefix, app.version, injectables.clock),
+    )
+    try:
+        builder.build(regs, run_periodic=True)
+    except _ERRORS as exc:
+        raise _by_label(regs.all(), exc) from exc
+
+
+def _check_adapters(project: Project, app: AppDescription, injectables: Injectables) -> None:
+    """Check each adapter factory's parameters by type and give its port a stand-in."""
     for port, entry in app.adapters.items():
         impl = entry.chosen(app.dry_run)
+        owner = f"adapter for {type_label(port)}"
         try:
-            _check_factory(impl, {**providers, **adapters}, f"adapter for {type_label(port)}")
+            _check_factory(impl, injectables.for_adapters(), owner)
         except _ERRORS as exc:
             module = project.modules.get(getattr(impl, "__module__", ""))
             hint = getattr(module, "__file__", None)
             file, line = location_of(impl, hint) if not isinstance(impl, str) else (None, None)
             raise ProjectError(str(exc), file=file, line=line) from exc
-        adapters[port] = _stand_in(impl, port)
-    mqtt = MockMqttClient()
-    prefix = settings.mqtt.topic_prefix or app.name
-    shutdown = asyncio.Event()
-    builder = _CheckingBuilder(
-        settings=settings,
-        settings_class=app.settings_class,
-        mqtt=mqtt,
-        topic_prefix=prefix,
-        shutdown_event=shutdown,
-        adapters=adapters,
-        clock=clock,
-        sleeps=SleepRegistry(shutdown),
-        errors=ErrorPublisher(mqtt, prefix),
-        health=HealthReporter(mqtt, prefix, app.version, clock),
-    )
-    try:
-        builder.extra = {key: make(settings) for key, make in app._providers.items()}
-        builder.build(regs, run_periodic=True)
-    except _ERRORS as exc:
-        raise _by_label(regs.all(), exc) from exc
+        injectables.replace_adapter(port, _stand_in(impl, port))

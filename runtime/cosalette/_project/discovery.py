@@ -27,7 +27,7 @@ from typing import Any
 
 from cosalette._app.app import App
 from cosalette._app.registration import _CommandRegistration, _Registration
-from cosalette._app.router import Router, _transform, join_prefix
+from cosalette._app.router import Router, included
 from cosalette._di.plan import type_label
 from cosalette._project.errors import (
     NotAProjectError,
@@ -42,6 +42,7 @@ from cosalette._project.markers import AdapterMark, DeviceConfig, adapter_mark
 from cosalette._project.settings_model import (
     AppSection,
     check_device_sections,
+    check_top_level_tables,
     compose_settings_class,
     load_project_settings,
     read_app_section,
@@ -199,12 +200,13 @@ def _include(app: App, router: Router, module: types.ModuleType, prefix: str | N
     try:
         app.include_router(router, prefix=prefix)
     except (ValueError, TypeError) as exc:
-        combined = join_prefix(prefix, router.prefix)
-        for reg in router._regs.all():
-            new = _transform(reg, combined, ())
+        declared = router.describe()
+        existing = app.describe().registrations.all()
+        for reg in declared.registrations.all():
+            new = included(reg, declared, prefix=prefix)
             if new.name_spec is not None:
                 continue
-            for other in app._regs.all():
+            for other in existing:
                 if other.name_spec is None and _conflicts(new, other):
                     file, line = _reg_where(reg)
                     what = "root device" if new.is_root else f"device name '{new.name}'"
@@ -254,12 +256,18 @@ def _section_getter(stem: str) -> Callable[[Settings], object]:
 def _build_app(section: AppSection, settings: Settings, text: str, path: Path, **kw: Any) -> App:
     options = section.app_options()
     try:
-        app = App(section.name, section.version, description=section.description, **options, **kw)
+        app = App(
+            section.name,
+            section.version,
+            description=section.description,
+            settings=settings,
+            **options,
+            **kw,
+        )
     except (ValueError, TypeError) as exc:
         key = next((k for k in options if k in str(exc)), None)
         line = toml_key_line(text, ("app", key) if key else ("app",))
         raise ProjectError(f"[app]: {exc}", file=path, line=line) from exc
-    app._settings = settings
     return app
 
 
@@ -270,7 +278,7 @@ def _unused_sections(
     if not isinstance(sections, dict):
         return []
     known = set(found.configs) | set(stems)
-    for reg in app._regs.all():
+    for reg in app.describe().registrations.all():
         known.update({reg.name, reg.name.rpartition("/")[2]})
     return [
         ProjectWarning(
@@ -315,6 +323,7 @@ def load_project(
     found = _collect(by_folder)
     check_device_sections(data, text, settings_path, found.configs)
     settings_class = compose_settings_class(section.name, root, settings_path, found.configs)
+    check_top_level_tables(data, text, settings_path, settings_class)
     settings = load_project_settings(settings_class, settings_path=settings_path, env_file=env_file)
     app = _build_app(
         section, settings, text, settings_path, settings_class=settings_class, dry_run=dry_run

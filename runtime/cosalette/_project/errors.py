@@ -17,7 +17,6 @@ __all__ = [
     "where",
 ]
 
-_LOCATED = re.compile(r"^(?P<file>[^\n]+?):(?P<line>\d+): ")
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s")
 
 
@@ -42,11 +41,7 @@ class ProjectError(Exception):
     """A project cannot be loaded or wired; the message starts with ``file:line:``."""
 
     def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None):
-        if file is None:
-            match = _LOCATED.match(message)
-            if match:
-                file, line = match.group("file"), int(match.group("line"))
-        else:
+        if file is not None:
             prefix = where(file, line)
             if not message.startswith(prefix):
                 message = f"{prefix}: {message}"

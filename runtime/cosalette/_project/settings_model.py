@@ -8,8 +8,8 @@ environment prefix ``<APP NAME>_`` (precedence: environment, ``.env``, ``setting
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,24 @@ from pydantic_settings import SettingsConfigDict
 from cosalette._names import validate_mqtt_name
 from cosalette._project.errors import ProjectError, display_path
 from cosalette._project.markers import DeviceConfig
-from cosalette._settings import Settings, SettingsError, load_settings
-from cosalette._settings_errors import toml_key_line
+from cosalette._settings import Settings, load_settings
+from cosalette._settings_file import (
+    SettingsError,
+    field_info,
+    read_settings_file,
+    toml_key_line,
+)
 
 __all__ = [
     "AppSection",
     "check_device_sections",
+    "check_top_level_tables",
     "compose_settings_class",
     "env_prefix_for",
     "load_project_settings",
     "read_app_section",
     "read_toml",
+    "settings_project_error",
 ]
 
 
@@ -65,18 +72,11 @@ class AppSection(BaseModel):
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """Parse *path*; a syntax error is a ProjectError at its line."""
+    """Parse *path* with the settings reader; a syntax error is a ProjectError at its line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(f"cannot read settings: {exc}", file=path) from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(m.group(1)) if m else None
-        reason = str(exc)[: m.start()].rstrip() if m else str(exc)
-        raise ProjectError(f"invalid TOML: {reason}", file=path, line=line) from None
+        return read_settings_file(path)
+    except SettingsError as exc:
+        raise settings_project_error(exc) from None
 
 
 def read_app_section(data: Mapping[str, Any], text: str, path: Path) -> AppSection:
@@ -129,6 +129,24 @@ def check_device_sections(
                     file=path,
                     line=toml_key_line(text, ("devices", name, key)),
                 )
+
+
+def check_top_level_tables(
+    data: Mapping[str, Any], text: str, path: Path, settings_class: type[Settings]
+) -> None:
+    """Reject a top-level table (or key) that neither ``[app]`` nor *settings_class* declares."""
+    sensitive = bool(settings_class.model_config.get("case_sensitive", False))
+    for key, value in data.items():
+        if key == "app" or field_info(settings_class, key, sensitive=sensitive) is not None:
+            continue
+        known = ", ".join(f"[{t}]" for t in sorted({"app", *settings_class.model_fields}))
+        table = isinstance(value, dict)
+        what = f"[{key}] is not a known table" if table else f"{key}: unknown setting"
+        raise ProjectError(
+            f"{what}; the settings have: {known}",
+            file=path,
+            line=toml_key_line(text, (key,)),
+        )
 
 
 def env_prefix_for(app_name: str) -> str:
@@ -197,16 +215,11 @@ def load_project_settings(
     try:
         return load_settings(settings_class, settings_file=settings_path, env_file=env_file)
     except SettingsError as exc:
-        raise _settings_error(exc, settings_path) from None
+        raise settings_project_error(exc) from None
 
 
-def _settings_error(exc: SettingsError, settings_path: Path) -> ProjectError:
-    text = str(exc).replace(str(settings_path), display_path(settings_path))
-    first = exc.problems[0] if exc.problems else str(exc)
-    m = re.match(r"^(?P<file>[^\n]+?):(?P<line>\d+): ", first)
-    error = ProjectError(text)
-    if m is not None:
-        error.file, error.line = Path(m.group("file")), int(m.group("line"))
-    elif str(settings_path) in first:
-        error.file, error.line = settings_path, None
-    return error
+def settings_project_error(exc: SettingsError) -> ProjectError:
+    """A ProjectError located at the first of *exc*'s problems, listing all of them."""
+    shown = [replace(p, file=Path(display_path(p.file))) if p.file else p for p in exc.problems]
+    first = exc.problems[0]
+    return ProjectError("\n".join(str(p) for p in shown), file=first.file, line=first.line)

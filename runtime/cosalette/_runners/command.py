@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cosalette._app.registration import _CommandRegistration
-from cosalette._context import Command, DeviceContext, monotonic
+from cosalette._context import Command, CommandInbox, DeviceContext, monotonic
 from cosalette._di.plan import Param
 from cosalette._health import HealthReporter
 from cosalette._runners.fifo import EntityQueue
@@ -121,7 +121,7 @@ class CommandEntity:
             self._reporting.recovered(bound.label)
         if self._unavailable:
             self._unavailable = False
-            await self._health.publish_device_available(self._ctx.name, is_root=self._ctx._is_root)
+            await self._health.publish_device_available(self._ctx.name, is_root=self._ctx.is_root)
         if result is not None:
             if type(result) is not dict:
                 result = to_state(result, bound.label)
@@ -129,8 +129,8 @@ class CommandEntity:
 
     async def _mark_unavailable(self, exc: Exception, bound: BoundCommand) -> None:
         self._unavailable = True
-        await self._health.publish_device_unavailable(self._ctx.name, is_root=self._ctx._is_root)
-        await self._reporting.errors.publish(exc, device=self._ctx.name, is_root=self._ctx._is_root)
+        await self._health.publish_device_unavailable(self._ctx.name, is_root=self._ctx.is_root)
+        await self._reporting.errors.publish(exc, device=self._ctx.name, is_root=self._ctx.is_root)
         self._reporting.logger.warning("%s: device unavailable: %s", bound.label, exc)
 
 
@@ -180,8 +180,11 @@ def _handler_arguments(handler: Callable[..., Any]) -> Callable[[Command], tuple
 class DeviceCommands:
     """Routes ``{base}/set`` and ``{base}/<sub>/set`` to a ``@device``'s ``on_command`` handlers."""
 
-    def __init__(self, *, ctx: DeviceContext, reporting: DeviceReporting) -> None:
+    def __init__(
+        self, *, ctx: DeviceContext, inbox: CommandInbox, reporting: DeviceReporting
+    ) -> None:
         self._ctx = ctx
+        self._inbox = inbox
         self._reporting = reporting
         self.queue: EntityQueue[tuple[Command, Exception | None]] = EntityQueue(
             self._handle, name=ctx.name
@@ -193,11 +196,15 @@ class DeviceCommands:
         if self._ctx.get_command_handler(sub_topic) is not None:
             self.queue.submit((command, None))
         elif self._ctx.wants_queued_commands and sub_topic is None:
-            self._ctx._enqueue(command)
+            self._inbox.enqueue(command)
         else:
             where = f"sub-topic '{sub_topic}'" if sub_topic else "commands"
             problem = UnknownCommandError(f"device '{self._ctx.name}' has no handler for {where}")
             self.queue.submit((command, problem))
+
+    def reset(self) -> None:
+        """Forget the device's handlers before its handler is (re)started."""
+        self._inbox.reset()
 
     async def _handle(self, item: tuple[Command, Exception | None]) -> None:
         command, problem = item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 logger = logging.getLogger("cosalette.periodic")
@@ -18,14 +18,14 @@ class PeriodicRunner:
         *,
         name: str,
         func: Callable[..., Any],
-        kwargs: Mapping[str, object],
+        kwargs: dict[str, object],
         interval: float,
         sleep: Callable[[float], Awaitable[None]],
         shutdown_event: asyncio.Event,
     ) -> None:
         self.name = name
         self._func = func
-        self._kwargs = dict(kwargs)
+        self._kwargs = kwargs  # shared with the wiring, so a restarted adapter is re-bound
         self._interval = interval
         self._sleep = sleep
         self._shutdown = shutdown_event

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from cosalette._context import DeviceContext
@@ -17,7 +17,7 @@ class TelemetryRunner:
         self,
         *,
         func: Callable[..., Any],
-        kwargs: Mapping[str, object],
+        kwargs: dict[str, object],
         ctx: DeviceContext,
         interval: float,
         strategy: Any,
@@ -25,7 +25,7 @@ class TelemetryRunner:
         label: str,
     ) -> None:
         self._func = func
-        self._kwargs = dict(kwargs)
+        self._kwargs = kwargs  # shared with the wiring, so a restarted adapter is re-bound
         self._ctx = ctx
         self._interval = interval
         self._strategy = strategy

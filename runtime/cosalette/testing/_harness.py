@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 from typing import Any, Self
 
-from cosalette._app.app import App, LifespanFunc
+from cosalette._app.app import App, LifespanFunc, run_until_shutdown
 from cosalette._mqtt.doubles import MockMqttClient
 from cosalette._settings import Settings
+from cosalette._topics import DeviceTopics
+from cosalette._wiring.runtime import Runtime
 from cosalette.testing._clock import FakeClock
 from cosalette.testing._settings import make_settings
 
@@ -49,6 +51,10 @@ class AppHarness:
         self.shutdown_event = shutdown_event if shutdown_event is not None else asyncio.Event()
         self.run_periodic = run_periodic
         self._task: asyncio.Task[None] | None = None
+        self.adapter_overrides: dict[Any, object] = {}
+        """Adapter instances to use instead of building them, by port (from the next start)."""
+        self.runtime: Runtime | None = None
+        """The current (or last) run, once it is wired."""
 
     @classmethod
     def create(
@@ -94,13 +100,19 @@ class AppHarness:
 
     async def run(self) -> None:
         """Run the app until :meth:`trigger_shutdown`."""
-        await self.app._run_async(
+        await run_until_shutdown(
+            self.app,
             mqtt=self.mqtt,
             settings=self.settings,
             shutdown_event=self.shutdown_event,
             clock=self.clock,
             run_periodic=self.run_periodic,
+            adapter_overrides=self.adapter_overrides,
+            on_prepared=self._prepared,
         )
+
+    def _prepared(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     async def start(self) -> None:
         """Start the app in the background and return once it serves (first cycles done)."""
@@ -146,7 +158,7 @@ class AppHarness:
     # --- inputs -------------------------------------------------------------------------
 
     def _topic(self, device: str, suffix: str) -> str:
-        return f"{self.prefix}/{device}/{suffix}" if device else f"{self.prefix}/{suffix}"
+        return DeviceTopics.of(self.prefix, device, is_root=not device).channel(suffix)
 
     async def inject_command(
         self, device: str, payload: str | dict[str, Any], topic: str | None = None
@@ -158,35 +170,33 @@ class AppHarness:
 
     async def tick_periodic(self, name: str) -> None:
         """Run one cycle of periodic task *name* now, without its interval sleep."""
-        from cosalette._wiring.lifecycle import Runtime
-
         reg = next((r for r in self.app.periodic_registrations if r.name == name), None)
         if reg is None:
             known = ", ".join(r.name for r in self.app.periodic_registrations) or "none"
             raise ValueError(f"No periodic task named '{name}' (registered: {known})")
+        description = self.app.describe()
         runtime = Runtime(
-            self.app,
+            description,
             settings=self.settings,
             mqtt=self.mqtt,
             shutdown_event=asyncio.Event(),
             clock=self.clock,
-            dry_run=self.app.dry_run,
+            dry_run=description.dry_run,
             run_periodic=False,
+            adapter_overrides=self.adapter_overrides,
         )
         await runtime.prepare()
         try:
-            assert runtime.builder is not None
-            resolved = next(r for r in runtime.regs.periodic if r.name == name)
-            await runtime.builder.periodic_runner(resolved).tick()
+            await runtime.periodic_runner(name).tick()
         finally:
             with contextlib.suppress(Exception):
-                await runtime._stack.aclose()
+                await runtime.release()
 
     # --- observations -------------------------------------------------------------------
 
-    def messages_for(self, topic: str) -> list[str]:
-        """Payloads published on *topic*, oldest first."""
-        return [p for p, _, _ in self.mqtt.get_messages_for(topic)]
+    def messages_for(self, topic: str) -> list[tuple[str, bool, int]]:
+        """``(payload, retain, qos)`` for every publish on *topic*, oldest first."""
+        return self.mqtt.get_messages_for(topic)
 
     def _state_topic(self, topic: str) -> str:
         return topic if "/" in topic else self._topic(topic, "state")
@@ -194,31 +204,51 @@ class AppHarness:
     def assert_published(
         self, topic: str, contains: str | dict[str, Any] | None = None, count: int | None = None
     ) -> None:
-        """Assert something was published on *topic* (containing *contains*, *count* times)."""
-        payloads = self.messages_for(topic)
-        if count is not None and len(payloads) != count:
+        """Assert something was published on *topic* (containing *contains*, *count* times).
+
+        A string *contains* is a substring of a raw payload; a dict must be a deep subset of a
+        JSON-object payload.
+        """
+        messages = self.messages_for(topic)
+        if count is not None and len(messages) != count:
             raise AssertionError(
-                f"{topic}: expected {count} publishes, got {len(payloads)}: {payloads}"
+                f"{topic}: expected {count} publishes, got {len(messages)}: {_describe(messages)}"
             )
-        if not payloads:
+        if not messages:
             seen = sorted({t for t, *_ in self.mqtt.published})
             raise AssertionError(f"nothing published on {topic}; topics seen: {seen}")
-        if contains is not None and not any(_contains(p, contains) for p in payloads):
-            raise AssertionError(f"{topic}: no payload contains {contains!r}; got {payloads}")
+        if contains is not None and not any(_contains(p, contains) for p, _, _ in messages):
+            raise AssertionError(
+                f"{topic}: no payload contains {contains!r}; got {_describe(messages)}"
+            )
 
     def assert_state(self, topic: str, expected: dict[str, Any], count: int | None = None) -> None:
-        """Assert the last state on *topic* (or device name) equals *expected*."""
+        """Assert a retained JSON-object state on *topic* (or device name) contains *expected*.
+
+        Any retained state passes if it is a deep superset of *expected* (dicts recurse, other
+        values compare equal; ``{}`` matches any state). *count* counts every message on the
+        topic, retained or not.
+        """
         full = self._state_topic(topic)
-        payloads = self.messages_for(full)
-        if count is not None and len(payloads) != count:
+        messages = self.messages_for(full)
+        if count is not None and len(messages) != count:
             raise AssertionError(
-                f"{full}: expected {count} states, got {len(payloads)}: {payloads}"
+                f"{full}: expected {count} messages, got {len(messages)}: {_describe(messages)}"
             )
-        if not payloads:
-            raise AssertionError(f"no state published on {full}")
-        last = json.loads(payloads[-1])
-        if last != expected:
-            raise AssertionError(f"{full}: last state {last!r} != expected {expected!r}")
+        if not messages:
+            seen = sorted({t for t, *_ in self.mqtt.published})
+            raise AssertionError(f"no state published on {full}; topics seen: {seen}")
+        matching = [(p, retain) for p, retain, _ in messages if _matches_state(p, expected)]
+        if any(retain for _, retain in matching):
+            return
+        if matching:
+            raise AssertionError(
+                f"{full}: a state matching {expected!r} was published but not retained "
+                f"({matching[-1][0]!r}); published: {_describe(messages)}"
+            )
+        raise AssertionError(
+            f"{full}: no retained state contains {expected!r}; published: {_describe(messages)}"
+        )
 
     def assert_subscribed(self, topic: str) -> None:
         """Assert the app subscribed to *topic*."""
@@ -229,23 +259,51 @@ class AppHarness:
 
     async def wait_for_publish_count(
         self, topic: str, n: int, *, max_rounds: int = 10_000
-    ) -> list[str]:
-        """Let the loop run until *topic* has at least *n* publishes (no time passes)."""
+    ) -> list[tuple[str, bool, int]]:
+        """Let the loop run until *topic* has at least *n* publishes; return its messages."""
         for _ in range(max_rounds):
-            payloads = self.messages_for(topic)
-            if len(payloads) >= n:
-                return payloads
+            messages = self.messages_for(topic)
+            if len(messages) >= n:
+                return messages
             await asyncio.sleep(0)
         raise AssertionError(
             f"{topic}: expected {n} publishes, got {len(self.messages_for(topic))}"
         )
 
 
-def _contains(payload: str, expected: str | dict[str, Any]) -> bool:
-    if isinstance(expected, str):
-        return expected in payload
+def _describe(messages: list[tuple[str, bool, int]]) -> str:
+    """Render messages for a failure: each payload with its retain flag."""
+    if not messages:
+        return "nothing"
+    return ", ".join(
+        f"{p!r} ({'retained' if retain else 'not retained'})" for p, retain, _ in messages
+    )
+
+
+def _is_superset(actual: object, expected: object) -> bool:
+    """Dicts recurse (extra keys in *actual* are fine); anything else compares equal."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _is_superset(actual[key], value) for key, value in expected.items()
+        )
+    return actual == expected
+
+
+def _json_object(payload: str) -> dict[str, Any] | None:
+    """The payload as a JSON object, or None when it is not one."""
     try:
         data = json.loads(payload)
     except ValueError:
-        return False
-    return isinstance(data, dict) and all(data.get(k) == v for k, v in expected.items())
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _matches_state(payload: str, expected: dict[str, Any]) -> bool:
+    data = _json_object(payload)
+    return data is not None and _is_superset(data, expected)
+
+
+def _contains(payload: str, expected: str | dict[str, Any]) -> bool:
+    if isinstance(expected, str):
+        return expected in payload
+    return _matches_state(payload, expected)

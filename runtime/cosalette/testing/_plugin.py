@@ -22,8 +22,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     if _claimed_by_pytest_asyncio(pyfuncitem):
         return None
-    argnames = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
+    wanted = inspect.signature(func).parameters
+    kwargs = {name: value for name, value in pyfuncitem.funcargs.items() if name in wanted}
     asyncio.run(func(**kwargs))
     return True
 

@@ -8,44 +8,21 @@ FakeMagnetometer`` in a test gives the class the app uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from cosalette._di.adapters import AdapterRegistry, _AdapterEntry
 from cosalette._di.plan import type_label
 from cosalette._project.discovery import Project, load_project
-from cosalette._project.errors import ProjectError
-from cosalette._settings import Settings, SettingsFileSource, format_validation_error
+from cosalette._project.settings_model import settings_project_error
+from cosalette._settings import Settings, SettingsError, SettingsFileSource
+from cosalette._settings_errors import describe_errors
 from cosalette.testing._harness import AppHarness
 from cosalette.testing._settings import _nest
 
 __all__ = ["ProjectHarness", "find_project_root", "project_harness", "project_test_settings"]
-
-
-class _RecordingRegistry(AdapterRegistry):
-    """An adapter registry that remembers the instances it built for the current run."""
-
-    def __init__(self, entries: Mapping[Any, _AdapterEntry]) -> None:
-        super().__init__()
-        self._entries.update(entries)
-        self.built: dict[Any, object] = {}
-
-    def build(
-        self,
-        port: Any,
-        entry: _AdapterEntry,
-        providers: Mapping[Any, object],
-        *,
-        dry_run: bool,
-    ) -> object:
-        """Build as usual and remember the instance."""
-        instance = super().build(port, entry, providers, dry_run=dry_run)
-        self.built[port] = instance
-        return instance
 
 
 class ProjectHarness(AppHarness):
@@ -54,32 +31,27 @@ class ProjectHarness(AppHarness):
     def __init__(self, *, project: Project, settings: Settings, **kwargs: Any) -> None:
         super().__init__(app=project.app, settings=settings, **kwargs)
         self.project = project
-        self._registry = _RecordingRegistry(project.app._adapter_registry.entries)
-        project.app._adapter_registry = self._registry
 
     def _port(self, port: Any) -> Any:
+        ports = self.app.adapters
         if not isinstance(port, str):
             return port
-        for candidate in self._registry.entries:
+        for candidate in ports:
             if port in (type_label(candidate), getattr(candidate, "__name__", None)):
                 return candidate
-        known = ", ".join(type_label(p) for p in self._registry.entries) or "none"
+        known = ", ".join(type_label(p) for p in ports) or "none"
         raise LookupError(f"no adapter port named {port!r} (ports: {known})")
 
     def use_adapter(self, port: Any, instance: object) -> None:
         """Make the app use *instance* for *port* (a port class or its name) from the next start."""
-        key = self._port(port)
-
-        def provide() -> object:
-            return instance
-
-        self._registry._entries[key] = _AdapterEntry(provide, provide)
+        self.adapter_overrides[self._port(port)] = instance
 
     def adapter(self, port: Any) -> object:
         """The adapter instance the running (or last) run built for *port*."""
         key = self._port(port)
+        built = self.runtime.adapters.built if self.runtime is not None else {}
         try:
-            return self._registry.built[key]
+            return built[key]
         except KeyError:
             raise LookupError(
                 f"no adapter built for {type_label(key)} yet; start the harness first"
@@ -109,19 +81,16 @@ def project_test_settings(project: Project, **overrides: Any) -> Settings:
     try:
         settings: Settings = isolated(**_nest(overrides))
     except ValidationError as exc:
-        message = format_validation_error(exc, isolated, path, init_kwargs=_nest(overrides))
-        raise ProjectError(message) from None
+        problems = describe_errors(exc, isolated, path, None, _nest(overrides))
+        raise settings_project_error(SettingsError(problems)) from None
     return settings
 
 
 def find_project_root(*starts: str | Path) -> Path | None:
     """The first directory at or above one of *starts* that holds a ``settings.toml``."""
-    for start in starts:
-        here = Path(start).resolve()
-        for candidate in (here, *here.parents):
-            if (candidate / "settings.toml").is_file():
-                return candidate
-    return None
+    from cosalette._project.root import find_project_root as find
+
+    return find(*starts)
 
 
 def project_harness(path: str | Path = ".", **settings_overrides: Any) -> ProjectHarness:

@@ -2,11 +2,12 @@
 
 import datetime
 import logging
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from cosalette import App, DeviceContext, SettingRef, Settings, setting_ref
+from cosalette import App, DeviceContext, IntervalSpec, SettingRef, Settings, setting_ref
 
 
 async def _poll() -> dict[str, object]:
@@ -47,7 +48,7 @@ def test_app_name_with_mqtt_special_characters_is_rejected(bad: str) -> None:
         {"sustained_health_reset": -1.0},
     ],
 )
-def test_app_rejects_negative_or_zero_tuning_values(kwargs: dict[str, float]) -> None:
+def test_app_rejects_negative_or_zero_tuning_values(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         App("bridge", **kwargs)
 
@@ -157,7 +158,7 @@ def test_registration_views_expose_their_fields() -> None:
 
 def test_contract_metadata_is_accepted_everywhere() -> None:
     app = App("bridge")
-    meta = {"summary": "s", "behavior": ["b"], "effects": ["e"]}
+    meta: dict[str, Any] = {"summary": "s", "behavior": ["b"], "effects": ["e"]}
     app.telemetry("a", interval=1, **meta)(_poll)
     app.command("b", **meta)(_handle)
     app.device("c", **meta)(_device)
@@ -283,7 +284,7 @@ def test_decorator_without_parentheses_is_a_type_error(decorator: str) -> None:
 @pytest.mark.parametrize(
     "bad", [0, -1, 0.0, -0.5, datetime.timedelta(0), datetime.timedelta(seconds=-3)]
 )
-def test_interval_must_be_positive(bad: object) -> None:
+def test_interval_must_be_positive(bad: float | datetime.timedelta) -> None:
     app = App("bridge")
     with pytest.raises(ValueError):
         app.add_telemetry("t", _poll, interval=bad)
@@ -299,7 +300,9 @@ def test_interval_must_be_positive(bad: object) -> None:
         (2.5, 2.5),
     ],
 )
-def test_concrete_intervals_become_seconds(interval: object, expected: float) -> None:
+def test_concrete_intervals_become_seconds(
+    interval: float | datetime.timedelta, expected: float
+) -> None:
     app = App("bridge")
     app.add_telemetry("t", _poll, interval=interval)
     assert app.telemetry_registrations[0].interval == expected
@@ -309,7 +312,7 @@ def test_concrete_intervals_become_seconds(interval: object, expected: float) ->
     "interval",
     [SettingRef("mqtt.keepalive"), setting_ref("mqtt.keepalive"), lambda s: s.mqtt.keepalive],
 )
-def test_deferred_intervals_are_accepted_and_resolved_at_start(interval: object) -> None:
+def test_deferred_intervals_are_accepted_and_resolved_at_start(interval: IntervalSpec) -> None:
     app = App("bridge")
     app.add_telemetry("t", _poll, interval=interval)
     app.add_periodic("p", _task, interval=interval)

@@ -5,7 +5,7 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -31,8 +31,8 @@ class FakeMeter:
         return 0
 
 
-def _app(**kwargs: object) -> App:
-    return App("bridge", "2.0.0", settings_class=BridgeSettings, **kwargs)  # type: ignore[arg-type]
+def _app(**kwargs: Any) -> App:
+    return App("bridge", "2.0.0", settings_class=BridgeSettings, **kwargs)
 
 
 async def test_lifespan_gets_app_context_and_wraps_the_devices() -> None:
@@ -41,7 +41,9 @@ async def test_lifespan_gets_app_context_and_wraps_the_devices() -> None:
     @contextlib.asynccontextmanager
     async def lifespan(ctx: AppContext) -> AsyncIterator[None]:
         assert isinstance(ctx, AppContext)
-        events.append(f"enter {ctx.settings.host} {ctx.adapter(MeterPort).read()}")
+        assert isinstance(ctx.settings, BridgeSettings)
+        meter = ctx.adapter(MeterPort)  # type: ignore[type-abstract]  # Protocol port: mypy#4717
+        events.append(f"enter {ctx.settings.host} {meter.read()}")
         with pytest.raises(LookupError):
             ctx.adapter(DeviceContext)
         yield
@@ -67,11 +69,11 @@ async def test_lifespan_gets_app_context_and_wraps_the_devices() -> None:
 
 
 def test_app_context_can_be_built_directly() -> None:
-    settings = make_settings()
+    settings: Settings = make_settings()
     meter = RealMeter()
     ctx = AppContext(settings=settings, adapters={MeterPort: meter})
     assert ctx.settings is settings
-    assert ctx.adapter(MeterPort) is meter
+    assert ctx.adapter(MeterPort) is meter  # type: ignore[type-abstract]  # Protocol port: mypy#4717
     with pytest.raises(LookupError):
         ctx.adapter(FakeMeter)
 
@@ -189,7 +191,7 @@ async def test_factory_adapter_gets_settings_injected() -> None:
 async def test_adapter_class_with_all_default_arguments_is_constructible() -> None:
     class Configurable:
         def __init__(self, retries=3, port: int | None = None) -> None:  # type: ignore[no-untyped-def]
-            self.retries = retries
+            self.retries: int = retries
 
         def read(self) -> int:
             return self.retries
@@ -237,7 +239,10 @@ async def test_availability_and_status_at_start_and_shutdown() -> None:
     }
     await harness.stop()
     for device in ("temp", "valve"):
-        assert harness.messages_for(f"bridge/{device}/availability") == ["online", "offline"]
+        assert harness.messages_for(f"bridge/{device}/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+        ]
     assert harness.mqtt.get_messages_for("bridge/status")[-1] == ("offline", True, 1)
 
 
@@ -251,7 +256,7 @@ async def test_heartbeat_every_heartbeat_interval() -> None:
 
     async with harness:
         await harness.advance_time(25)
-        beats = [json.loads(p) for p in harness.messages_for("bridge/status")]
+        beats = [json.loads(p) for p, _, _ in harness.messages_for("bridge/status")]
         assert [b["uptime_s"] for b in beats] == [0.0, 10.0, 20.0]
 
 
@@ -293,20 +298,26 @@ async def test_failing_health_check_takes_devices_offline_until_recovery() -> No
 
     async with harness:
         await harness.advance_time(5)
-        assert harness.messages_for("bridge/uses-hub/availability") == ["online"]
+        assert harness.messages_for("bridge/uses-hub/availability") == [("online", True, 1)]
         hub.healthy = False
         await harness.advance_time(5)
-        assert harness.messages_for("bridge/uses-hub/availability") == ["online", "offline"]
+        assert harness.messages_for("bridge/uses-hub/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+        ]
         await harness.advance_time(5)
-        assert harness.messages_for("bridge/uses-hub/availability") == ["online", "offline"]
+        assert harness.messages_for("bridge/uses-hub/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+        ]
         hub.healthy = True
         await harness.advance_time(5)
         assert harness.messages_for("bridge/uses-hub/availability") == [
-            "online",
-            "offline",
-            "online",
+            ("online", True, 1),
+            ("offline", True, 1),
+            ("online", True, 1),
         ]
-        assert harness.messages_for("bridge/independent/availability") == ["online"]
+        assert harness.messages_for("bridge/independent/availability") == [("online", True, 1)]
 
 
 async def test_run_async_private_entry_point() -> None:

@@ -51,7 +51,7 @@ def test_router_is_exported_and_has_registration_views() -> None:
     router = _sensors_router()
     router.command("valve")(handle)
     assert cosalette.Router is Router
-    assert router.registered_names() == {"temperature", "humidity", "valve"}
+    assert router.registered_names == {"temperature", "humidity", "valve"}
     assert [r.name for r in router.telemetry_registrations] == ["temperature", "humidity"]
     assert [r.name for r in router.commands] == ["valve"]
     assert list(router.devices) == []
@@ -125,7 +125,7 @@ def test_snapshot_semantics() -> None:
     router.telemetry("pressure", interval=30)(read_temperature)
     assert "sensors/pressure" not in app.registered_names()
     assert len(app.telemetry_registrations) == 2
-    assert "pressure" in router.registered_names()
+    assert "pressure" in router.registered_names
 
 
 def test_name_collision_on_include_is_rejected() -> None:

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from typing import Annotated, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import _future_handlers as fh
 import pytest
@@ -12,7 +12,7 @@ from cosalette import App, ClockPort, DeviceContext, Settings
 from cosalette.mqtt import Payload
 from cosalette.testing import AppHarness
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class BridgeSettings(Settings):
@@ -29,8 +29,8 @@ class Thermo:
         return 21.5
 
 
-class StreamLikePort(Protocol, Generic[T]):
-    def latest(self) -> T: ...
+class StreamLikePort(Protocol[T_co]):
+    def latest(self) -> T_co: ...
 
 
 class IntStream:
@@ -57,7 +57,7 @@ class Smoother:
         self.calls = 0
 
 
-def _harness(**overrides: object) -> AppHarness:
+def _harness(**overrides: Any) -> AppHarness:
     app = App("bridge", "1.0.0", settings_class=BridgeSettings)
     return AppHarness.create(app=app, **overrides)
 
@@ -80,7 +80,7 @@ async def test_device_context_settings_logger_and_clock_are_injected() -> None:
     async with harness:
         harness.assert_state("probe", {"ok": True})
     assert isinstance(seen["ctx"], DeviceContext)
-    assert seen["ctx"].name == "probe"  # type: ignore[attr-defined]
+    assert seen["ctx"].name == "probe"
     assert seen["settings"] is harness.settings
     assert seen["base"] is harness.settings
     assert seen["settings"].label == "from-test"  # type: ignore[attr-defined]

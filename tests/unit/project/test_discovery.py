@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import types
-import warnings
 from pathlib import Path
 
 import pytest
@@ -336,8 +335,7 @@ def test_two_config_models_in_one_device_module_is_an_error(tmp_path: Path) -> N
 
 def test_section_without_a_device_is_a_warning(tmp_path: Path) -> None:
     settings = '[app]\nname = "gas2mqtt"\n\n[devices.heater]\npower = 3\n'
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with pytest.warns(ProjectWarning, match=r"\[devices\.heater\] has no device") as caught:
         project = load_project(write_project(tmp_path, {"settings.toml": settings}))
     (warning,) = project.warnings
     assert isinstance(warning, ProjectWarning)

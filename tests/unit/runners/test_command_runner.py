@@ -17,11 +17,11 @@ class ValveCmd(BaseModel):
 
 
 def _errors(harness: AppHarness, device: str = "valve") -> list[dict[str, object]]:
-    return [json.loads(p) for p in harness.messages_for(f"{harness.prefix}/{device}/error")]
+    return [json.loads(p) for p, _, _ in harness.messages_for(f"{harness.prefix}/{device}/error")]
 
 
 def _global_errors(harness: AppHarness) -> list[dict[str, object]]:
-    return [json.loads(p) for p in harness.messages_for(f"{harness.prefix}/error")]
+    return [json.loads(p) for p, _, _ in harness.messages_for(f"{harness.prefix}/error")]
 
 
 async def test_str_payload_and_returned_dict_published_as_state() -> None:
@@ -222,7 +222,7 @@ async def test_commands_for_one_entity_run_in_fifo_order() -> None:
         assert events == ["start slow"]
         await harness.advance_time(20)
         assert events == ["start slow", "end slow", "start quick", "end quick"]
-        states = [json.loads(p)["done"] for p in harness.messages_for("bridge/valve/state")]
+        states = [json.loads(p)["done"] for p, _, _ in harness.messages_for("bridge/valve/state")]
         assert states == ["slow", "quick"]
 
 
@@ -237,9 +237,16 @@ async def test_unavailable_on_marks_device_offline_until_next_success() -> None:
 
     async with harness:
         await harness.inject_command("valve", "fail")
-        assert harness.messages_for("bridge/valve/availability") == ["online", "offline"]
+        assert harness.messages_for("bridge/valve/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+        ]
         await harness.inject_command("valve", "open")
-        assert harness.messages_for("bridge/valve/availability") == ["online", "offline", "online"]
+        assert harness.messages_for("bridge/valve/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+            ("online", True, 1),
+        ]
         harness.assert_state("valve", {"state": "open"})
 
 
@@ -311,7 +318,7 @@ async def test_heartbeat_status_returns_to_ok_after_a_successful_command() -> No
         return {"state": payload}
 
     def status() -> str:
-        beat = json.loads(harness.messages_for("bridge/status")[-1])
+        beat = json.loads(harness.messages_for("bridge/status")[-1][0])
         return beat["devices"]["valve"]["status"]  # type: ignore[no-any-return]
 
     async with harness:
@@ -336,7 +343,9 @@ async def test_returned_model_is_published_as_state_and_dict_payload_model() -> 
 
     async with harness:
         await harness.inject_command("blind", {"position": 30})
-        assert harness.messages_for("bridge/blind/state") == ['{"position":30,"moving":false}']
+        assert harness.messages_for("bridge/blind/state") == [
+            ('{"position":30,"moving":false}', True, 1)
+        ]
         await harness.inject_command("blind", "not json")
         assert len(_errors(harness, "blind")) == 1
 
@@ -352,8 +361,11 @@ async def test_root_command_device_uses_app_level_topics() -> None:
         harness.assert_subscribed("valve2mqtt/set")
         await harness.inject_command("", "open")
         harness.assert_state("valve2mqtt/state", {"state": "open"})
-        assert harness.messages_for("valve2mqtt/availability") == ["online"]
-    assert harness.messages_for("valve2mqtt/availability") == ["online", "offline"]
+        assert harness.messages_for("valve2mqtt/availability") == [("online", True, 1)]
+    assert harness.messages_for("valve2mqtt/availability") == [
+        ("online", True, 1),
+        ("offline", True, 1),
+    ]
 
 
 async def test_custom_sub_key_routes_commands() -> None:

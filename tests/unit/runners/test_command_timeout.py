@@ -23,7 +23,7 @@ async def test_slow_command_times_out_on_the_fake_clock_and_the_next_one_runs() 
         await harness.inject_command("valve", "slow")
         assert harness.messages_for("bridge/valve/error") == []  # time has not moved yet
         await harness.advance_time(2.5)
-        (error,) = harness.messages_for("bridge/valve/error")
+        ((error, _, _),) = harness.messages_for("bridge/valve/error")
         assert json.loads(error)["message"] == "handler did not finish within 2 s"
         await harness.inject_command("valve", "open")
     assert calls == ["slow", "open"]

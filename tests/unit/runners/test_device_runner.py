@@ -19,7 +19,7 @@ class Unknown(Protocol):
 
 
 def _states(harness: AppHarness, topic: str) -> list[dict[str, object]]:
-    return [json.loads(p) for p in harness.messages_for(topic)]
+    return [json.loads(p) for p, _, _ in harness.messages_for(topic)]
 
 
 async def test_command_and_control_device_as_in_adr_010() -> None:
@@ -150,7 +150,7 @@ async def test_async_generator_device_runs_a_unit_per_yield_and_stops_at_shutdow
     assert _states(harness, "bridge/counter/state") == [{"count": 1}, {"count": 2}, {"count": 3}]
     await harness.stop()
     assert cleaned_up == [True]
-    assert harness.messages_for("bridge/counter/availability")[-1] == "offline"
+    assert harness.messages_for("bridge/counter/availability")[-1] == ("offline", True, 1)
 
 
 async def test_manual_telemetry_loop_of_adr_010() -> None:
@@ -185,9 +185,9 @@ async def test_device_context_api() -> None:
         seen["name"] = ctx.name
         seen["settings"] = ctx.settings
         seen["now"] = ctx.clock.now()
-        seen["position"] = ctx.adapter(GpioPort).position()
+        seen["position"] = ctx.adapter(GpioPort).position()  # type: ignore[type-abstract]  # mypy#4717
         with pytest.raises(LookupError):
-            ctx.adapter(Unknown)
+            ctx.adapter(Unknown)  # type: ignore[type-abstract]  # Protocol port: mypy#4717
         await ctx.publish_state({"position": 7})
         await ctx.publish_state({"transient": True}, retain=False)
         await ctx.publish("debug", "raw text")
@@ -227,11 +227,17 @@ async def test_sub_entity_lifecycle() -> None:
             await ctx.sleep(10)
 
     async with harness:
-        assert harness.messages_for("bridge/hub/lamp/availability") == ["online"]
+        assert harness.messages_for("bridge/hub/lamp/availability") == [("online", True, 1)]
         assert harness.mqtt.get_messages_for("bridge/hub/lamp/state") == [('{"on":true}', True, 1)]
         await harness.advance_time(10)
-        assert harness.messages_for("bridge/hub/lamp/state") == ['{"on":true}', ""]
-        assert harness.messages_for("bridge/hub/lamp/availability") == ["online", "offline"]
+        assert harness.messages_for("bridge/hub/lamp/state") == [
+            ('{"on":true}', True, 1),
+            ("", True, 1),
+        ]
+        assert harness.messages_for("bridge/hub/lamp/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+        ]
 
 
 async def test_crashing_device_is_restarted_then_marked_offline() -> None:
@@ -252,10 +258,15 @@ async def test_crashing_device_is_restarted_then_marked_offline() -> None:
         assert starts == 1
         await harness.advance_time(0.1)
         assert starts == 2
-        assert harness.messages_for("bridge/flaky/availability") == ["online", "offline"]
+        assert harness.messages_for("bridge/flaky/availability") == [
+            ("online", True, 1),
+            ("offline", True, 1),
+        ]
         await harness.advance_time(60)
         assert starts == 2
-        messages = [json.loads(p)["message"] for p in harness.messages_for("bridge/flaky/error")]
+        messages = [
+            json.loads(p)["message"] for p, _, _ in harness.messages_for("bridge/flaky/error")
+        ]
         assert messages == ["crash 1", "crash 2"]
 
 

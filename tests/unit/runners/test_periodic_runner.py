@@ -2,7 +2,7 @@
 
 import datetime
 import logging
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import pytest
 
@@ -28,7 +28,7 @@ class MockBuffer:
         self.flushes += 1
 
 
-def _harness(**overrides: object) -> AppHarness:
+def _harness(**overrides: Any) -> AppHarness:
     app = App("bridge", "1.0.0", settings_class=BridgeSettings)
     return AppHarness.create(app=app, **overrides)
 
@@ -112,7 +112,9 @@ async def test_callable_interval() -> None:
     harness = _harness(run_periodic=True, sensor_poll_interval=3.0)
     runs = 0
 
-    @harness.app.periodic("poll-sensor", interval=lambda s: s.sensor_poll_interval)
+    @harness.app.periodic(
+        "poll-sensor", interval=lambda s: cast(BridgeSettings, s).sensor_poll_interval
+    )
     async def poll_sensor() -> None:
         nonlocal runs
         runs += 1
@@ -127,7 +129,9 @@ async def test_enabled_callable_is_evaluated_with_settings(enabled: bool, expect
     harness = _harness(run_periodic=True, watchdog_enabled=enabled)
     runs = 0
 
-    @harness.app.periodic("watchdog", interval=10, enabled=lambda s: s.watchdog_enabled)
+    @harness.app.periodic(
+        "watchdog", interval=10, enabled=lambda s: cast(BridgeSettings, s).watchdog_enabled
+    )
     async def watchdog() -> None:
         nonlocal runs
         runs += 1
@@ -162,7 +166,7 @@ async def test_periodic_tasks_have_no_mqtt_presence() -> None:
         await harness.advance_time(1)
         topics = {t for t, *_ in harness.mqtt.published}
         assert not any("flush" in t for t in topics)
-        assert "flush" not in harness.messages_for("bridge/status")[-1]
+        assert "flush" not in harness.messages_for("bridge/status")[-1][0]
         assert not any("flush" in t for t in harness.mqtt.subscriptions)
 
 

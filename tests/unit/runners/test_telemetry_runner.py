@@ -1,7 +1,9 @@
 """The telemetry loop of the guide: publish, skip, strategies, error isolation, recovery."""
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
+from typing import cast
 
 from pydantic import BaseModel
 
@@ -14,11 +16,11 @@ class SensorError(Exception):
 
 
 def _errors(harness: AppHarness, topic: str) -> list[dict[str, object]]:
-    return [json.loads(p) for p in harness.messages_for(topic)]
+    return [json.loads(p) for p, _, _ in harness.messages_for(topic)]
 
 
 def _states(harness: AppHarness, topic: str) -> list[dict[str, object]]:
-    return [json.loads(p) for p in harness.messages_for(topic)]
+    return [json.loads(p) for p, _, _ in harness.messages_for(topic)]
 
 
 async def test_first_result_published_immediately_retained_qos1_compact_json() -> None:
@@ -62,7 +64,7 @@ async def test_result_published_every_interval() -> None:
 
 async def test_none_skips_the_cycle() -> None:
     harness = AppHarness.create(name="gas2mqtt")
-    values = iter([{"n": 1}, None, {"n": 3}])
+    values: Iterator[dict[str, object] | None] = iter([{"n": 1}, None, {"n": 3}])
 
     @harness.app.telemetry("counter", interval=5)
     async def counter() -> dict[str, object] | None:
@@ -82,7 +84,7 @@ async def test_root_device_publishes_on_app_topics() -> None:
 
     async with harness:
         assert harness.messages_for("weather2mqtt/state") == [
-            '{"temperature":21.5,"humidity":58.0}'
+            ('{"temperature":21.5,"humidity":58.0}', True, 1)
         ]
         harness.assert_published("weather2mqtt/availability", "online")
         assert harness.messages_for("weather2mqtt/read_sensor/state") == []
@@ -113,7 +115,9 @@ async def test_pydantic_model_result_is_normalised() -> None:
         return Reading(celsius=20.5, ok=True)
 
     async with harness:
-        assert harness.messages_for("bridge/temp/state") == ['{"celsius":20.5,"ok":true}']
+        assert harness.messages_for("bridge/temp/state") == [
+            ('{"celsius":20.5,"ok":true}', True, 1)
+        ]
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -198,10 +202,10 @@ async def test_heartbeat_reports_error_then_ok_after_recovery() -> None:
 
     async with harness:
         await harness.advance_time(15)  # t=15 heartbeat after failures at t=0 and t=10
-        assert _device_status(harness.messages_for("gas2mqtt/status")[-1], "counter") == "error"
+        assert _device_status(harness.messages_for("gas2mqtt/status")[-1][0], "counter") == "error"
         fail = False
         await harness.advance_time(15)  # t=20 success, t=30 heartbeat
-        assert _device_status(harness.messages_for("gas2mqtt/status")[-1], "counter") == "ok"
+        assert _device_status(harness.messages_for("gas2mqtt/status")[-1][0], "counter") == "ok"
 
 
 async def test_error_type_map_maps_exception_classes() -> None:
@@ -274,7 +278,7 @@ async def test_on_change_threshold_compares_with_last_published() -> None:
 
 async def test_none_does_not_update_last_published_for_on_change() -> None:
     harness = AppHarness.create(name="bridge")
-    readings = iter([{"v": 1}, None, {"v": 1}, {"v": 2}])
+    readings: Iterator[dict[str, object] | None] = iter([{"v": 1}, None, {"v": 1}, {"v": 2}])
 
     @harness.app.telemetry("t", interval=1, publish=OnChange())
     async def t() -> dict[str, object] | None:
@@ -310,8 +314,8 @@ async def test_first_result_is_published_whatever_the_strategy() -> None:
 
     async with harness:
         await harness.advance_time(3)
-        assert harness.messages_for("bridge/a/state") == ['{"a":1}']
-        assert harness.messages_for("bridge/b/state") == ['{"b":1}']
+        assert harness.messages_for("bridge/a/state") == [('{"a":1}', True, 1)]
+        assert harness.messages_for("bridge/b/state") == [('{"b":1}', True, 1)]
 
 
 async def test_first_success_after_initial_errors_is_published() -> None:
@@ -342,7 +346,7 @@ async def test_enabled_callable_and_setting_ref_interval_use_run_settings() -> N
     harness = AppHarness.create(app=app, extra_enabled=False, poll=2.0)
     calls: list[str] = []
 
-    @app.telemetry("extra", interval=1, enabled=lambda s: s.extra_enabled)
+    @app.telemetry("extra", interval=1, enabled=lambda s: cast(PollSettings, s).extra_enabled)
     async def extra() -> dict[str, object]:
         calls.append("extra")
         return {}
@@ -375,7 +379,7 @@ async def test_none_return_is_not_a_recovery() -> None:
     async with harness:
         await harness.advance_time(25)
         assert len(harness.messages_for("gas2mqtt/counter/error")) == 1
-        assert _device_status(harness.messages_for("gas2mqtt/status")[-1], "counter") == "error"
+        assert _device_status(harness.messages_for("gas2mqtt/status")[-1][0], "counter") == "error"
 
 
 async def test_one_strategy_object_shared_by_two_devices_keeps_separate_state() -> None:
@@ -392,5 +396,5 @@ async def test_one_strategy_object_shared_by_two_devices_keeps_separate_state() 
 
     async with harness:
         await harness.advance_time(3)
-        assert harness.messages_for("bridge/a/state") == ['{"v":1}']
-        assert harness.messages_for("bridge/b/state") == ['{"v":1}']
+        assert harness.messages_for("bridge/a/state") == [('{"v":1}', True, 1)]
+        assert harness.messages_for("bridge/b/state") == [('{"v":1}', True, 1)]

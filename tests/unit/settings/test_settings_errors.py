@@ -69,7 +69,9 @@ def test_wrong_type_names_file_line_and_dotted_key(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith("settings.toml:7: mqtt.port: ")
     assert "valid integer" in message
-    assert info.value.problems == (message,)
+    [problem] = info.value.problems
+    assert str(problem) == message
+    assert (problem.file, problem.line, problem.key) == (Path("settings.toml"), 7, "mqtt.port")
 
 
 def test_constraint_violation_in_dotted_key_form(tmp_path: Path) -> None:
@@ -91,7 +93,9 @@ def test_several_problems_one_per_line(tmp_path: Path, monkeypatch: pytest.Monke
         load_settings(Gas2MqttErrSettings)
     assert len(info.value.problems) == 2
     assert str(info.value).count("\n") == 1
-    assert any(p.startswith("settings.toml:2: logging.level: ") for p in info.value.problems)
+    assert any(str(p).startswith("settings.toml:2: logging.level: ") for p in info.value.problems)
+    env = next(p for p in info.value.problems if p.source == "environment")
+    assert (env.variable, env.key, env.file) == ("GAS2MQTT_MQTT__PORT", "mqtt.port", None)
 
 
 def test_env_error_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

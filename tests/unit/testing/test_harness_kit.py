@@ -120,7 +120,7 @@ async def test_run_blocks_until_trigger_shutdown() -> None:
 
     await harness.run()
     harness.assert_state("t", {"ok": True}, count=1)
-    assert harness.messages_for("bridge/status")[-1] == "offline"
+    assert harness.messages_for("bridge/status")[-1] == ("offline", True, 1)
 
 
 async def test_assertion_helpers() -> None:
@@ -134,9 +134,12 @@ async def test_assertion_helpers() -> None:
         harness.assert_published("bridge/t/state", contains={"a": 1})
         harness.assert_published("bridge/t/state", contains='"b":2', count=1)
         harness.assert_state("t", {"a": 1, "b": 2}, count=1)
-        assert await harness.wait_for_publish_count("bridge/t/state", 1) == ['{"a":1,"b":2}']
+        assert await harness.wait_for_publish_count("bridge/t/state", 1) == [
+            ('{"a":1,"b":2}', True, 1)
+        ]
+        harness.assert_state("t", {"a": 1})  # a subset of the state is enough
         with pytest.raises(AssertionError):
-            harness.assert_state("t", {"a": 1})
+            harness.assert_state("t", {"a": 2})
         with pytest.raises(AssertionError):
             harness.assert_published("bridge/t/state", count=2)
         with pytest.raises(AssertionError):

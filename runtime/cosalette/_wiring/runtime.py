@@ -1,4 +1,9 @@
-"""A run from start to teardown: the phases of the spec, in order, and back in reverse."""
+"""The run loop: one run of an app from start to teardown, the spec's phases in order.
+
+declare → resolve → wire → run: a :class:`Runtime` takes an :class:`AppDescription`, resolves
+its registrations against the settings, builds the adapters and enters the lifespan, binds every
+handler, then connects, starts one supervised task per device and waits for shutdown.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +12,54 @@ import contextlib
 import logging
 import secrets
 import signal
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from cosalette._app.registration import RegistrationSet
+from cosalette._app.description import AppDescription
+from cosalette._app.registration import Registrations, ResolvedRegistrations
 from cosalette._clock import ClockPort, SystemClock
 from cosalette._context import AppContext
 from cosalette._di.plan import InjectionError
 from cosalette._errors import ErrorPublisher, StartupError
 from cosalette._health import HealthCheckRunner, HealthReporter, build_will_config
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort
-from cosalette._runners.device import TaskSupervisor, run_device
+from cosalette._runners.device import run_device
 from cosalette._runners.payloads import FRAMEWORK_ERROR_TYPES, PayloadTooLargeError
+from cosalette._runners.periodic import PeriodicRunner
+from cosalette._runners.supervisor import TaskSupervisor
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry
-from cosalette._wiring.devices import DeviceUnit, Wiring, WiringBuilder
-from cosalette._wiring.expand import expand
+from cosalette._topics import DeviceTopics, set_topic_targets
+from cosalette._wiring.adapters import RunningAdapters
+from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
+from cosalette._wiring.injectables import Injectables
+from cosalette._wiring.resolve import resolve_registrations
 
-if TYPE_CHECKING:
-    from cosalette._app.app import App
+__all__ = ["Runtime", "default_mqtt", "install_signal_handlers"]
 
 logger = logging.getLogger("cosalette")
 
 TEARDOWN_GRACE = 5.0
 
 
-def default_mqtt(app: App, settings: Settings, prefix: str) -> MqttPort:
+def default_mqtt(app_name: str, settings: Settings, prefix: str) -> MqttPort:
     """The real client with the app's last will and a readable client id."""
     from cosalette._mqtt.client import MqttClient
 
     mqtt_settings = settings.mqtt
     if not mqtt_settings.client_id:
         mqtt_settings = mqtt_settings.model_copy(
-            update={"client_id": f"{app.name}-{secrets.token_hex(4)}"}
+            update={"client_id": f"{app_name}-{secrets.token_hex(4)}"}
         )
     return MqttClient(mqtt_settings, will=build_will_config(prefix))
 
 
 class Runtime:
-    """One run of an App: prepare (no network), then serve until shutdown."""
+    """One run of an app: prepare (no network), then serve until shutdown, then tear down."""
 
     def __init__(
         self,
-        app: App,
+        app: AppDescription,
         *,
         settings: Settings,
         mqtt: MqttPort | None,
@@ -57,11 +67,14 @@ class Runtime:
         clock: ClockPort | None,
         dry_run: bool,
         run_periodic: bool = True,
+        adapter_overrides: Mapping[Any, object] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.prefix = settings.mqtt.topic_prefix or app.name
-        self.mqtt: MqttPort = mqtt if mqtt is not None else default_mqtt(app, settings, self.prefix)
+        self.mqtt: MqttPort = (
+            mqtt if mqtt is not None else default_mqtt(app.name, settings, self.prefix)
+        )
         self.shutdown_event = shutdown_event
         self.clock: ClockPort = clock if clock is not None else SystemClock()
         self.dry_run = dry_run
@@ -71,21 +84,35 @@ class Runtime:
             self.mqtt, self.prefix, {**FRAMEWORK_ERROR_TYPES, **app.error_type_map}
         )
         self.health = HealthReporter(self.mqtt, self.prefix, app.version, self.clock)
-        self.regs = RegistrationSet()
-        self.adapters: dict[Any, object] = {}
+        self.registrations: ResolvedRegistrations = Registrations()
+        self.injectables = Injectables(
+            settings=settings,
+            settings_class=app.settings_class,
+            clock=self.clock,
+            shutdown_event=shutdown_event,
+            adapters={},
+            providers=app.providers,
+        )
+        self._stack = contextlib.AsyncExitStack()
+        self.adapters = RunningAdapters(
+            app.adapters,
+            self.injectables,
+            self._stack,
+            dry_run=dry_run,
+            overrides=adapter_overrides,
+        )
         self.wiring: Wiring | None = None
         self.builder: WiringBuilder | None = None
         self._routes: dict[str, DeviceUnit] = {}
         self._device_routes: dict[str, DeviceUnit] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._stack = contextlib.AsyncExitStack()
         self.health_checks: HealthCheckRunner | None = None
         self._served = False
 
-    # --- phase 1 and 2: adapters, lifespan, wiring --------------------------------------
+    # --- phase 1 and 2: resolve, adapters, lifespan, wiring ------------------------------
 
     async def prepare(self) -> None:
-        """Build and enter adapters, enter the lifespan, bind every handler.
+        """Resolve registrations, build and enter adapters, enter the lifespan, bind handlers.
 
         Problems found here raise :class:`StartupError` before anything is published.
         """
@@ -97,49 +124,48 @@ class Runtime:
             raise StartupError(f"{self.app.name}: {exc}") from exc
 
     async def _prepare(self) -> None:
-        self.regs = expand(self.app._regs, self.settings)
-        base = {Settings: self.settings, type(self.settings): self.settings, ClockPort: self.clock}
-        built = self.app._adapter_registry.build_all(base, dry_run=self.dry_run)
-        for port, adapter in built.items():
-            self.adapters[port] = await self._enter(adapter)
-        await self._stack.enter_async_context(
-            self.app._lifespan(AppContext(settings=self.settings, adapters=self.adapters))
-        )
+        self.registrations = resolve_registrations(self.app.registrations, self.settings)
+        await self.adapters.start()
+        context = AppContext(settings=self.settings, adapters=self.injectables.adapters)
+        await self._stack.enter_async_context(self.app.lifespan(context))
         self.builder = WiringBuilder(
-            settings=self.settings,
-            settings_class=self.app.settings_class,
+            injectables=self.injectables,
             mqtt=self.mqtt,
             topic_prefix=self.prefix,
-            shutdown_event=self.shutdown_event,
-            adapters=self.adapters,
-            clock=self.clock,
             sleeps=self.sleeps,
             errors=self.errors,
             health=self.health,
         )
-        self.builder.extra = {key: make(self.settings) for key, make in self.app._providers.items()}
-        self.wiring = self.builder.build(self.regs, run_periodic=self.run_periodic)
+        self.wiring = self.builder.build(self.registrations, run_periodic=self.run_periodic)
         self._build_routes(self.wiring)
 
-    async def _enter(self, adapter: object) -> object:
-        if hasattr(adapter, "__aenter__") and hasattr(adapter, "__aexit__"):
-            entered = await self._stack.enter_async_context(adapter)
-            return entered if entered is not None else adapter
-        return adapter
+    def periodic_runner(self, name: str) -> PeriodicRunner:
+        """A runner for periodic task *name* of this prepared run (``tick_periodic``)."""
+        assert self.builder is not None, "prepare() must run first"
+        for reg in self.registrations.periodic:
+            if reg.name == name:
+                return self.builder.periodic_runner(reg)
+        known = ", ".join(r.name for r in self.registrations.periodic) or "none"
+        raise LookupError(f"No periodic task named '{name}' (registered: {known})")
+
+    async def release(self) -> None:
+        """Exit the lifespan and the adapters of a run that was prepared but never served."""
+        await self._stack.aclose()
 
     def _build_routes(self, wiring: Wiring) -> None:
         for unit in wiring.units:
-            base = unit.ctx.topic_base
+            topics = DeviceTopics(unit.ctx.topic_base)
             if unit.commands is not None:
-                self._routes[f"{base}/set"] = unit
+                self._routes[topics.set] = unit
             elif unit.device_commands is not None:
-                self._device_routes[base] = unit
+                self._device_routes[topics.base] = unit
 
     def command_topics(self) -> list[str]:
         """Every topic this run subscribes to."""
         topics = list(self._routes)
         for base in self._device_routes:
-            topics += [f"{base}/set", f"{base}/+/set"]
+            device = DeviceTopics(base)
+            topics += [device.set, device.sub_commands]
         return topics
 
     # --- inbound messages -------------------------------------------------------------
@@ -161,15 +187,11 @@ class Runtime:
             unit.device_commands.submit(topic, payload, sub)
 
     def _device_for(self, topic: str) -> tuple[DeviceUnit | None, str | None]:
-        if not topic.endswith("/set"):
-            return None, None
-        parent = topic[:-4]
-        unit = self._device_routes.get(parent)
-        if unit is not None:
-            return unit, None
-        base, _, sub = parent.rpartition("/")
-        unit = self._device_routes.get(base)
-        return (unit, sub) if unit is not None else (None, None)
+        for base, sub in set_topic_targets(topic):
+            unit = self._device_routes.get(base)
+            if unit is not None:
+                return unit, sub
+        return None, None
 
     async def _reject_large(self, topic: str, payload: str, unit: DeviceUnit) -> None:
         size = len(payload.encode())
@@ -207,10 +229,11 @@ class Runtime:
         self._tasks[-1].set_name(name)
 
     def _start_tasks(self, wiring: Wiring) -> None:
+        options = self.app.supervision
         supervisor = TaskSupervisor(
-            max_restarts=self.app._max_restarts,
-            restart_cooldown=self.app._restart_cooldown,
-            sustained_health_reset=self.app._sustained_health_reset,
+            max_restarts=options.max_restarts,
+            restart_cooldown=options.restart_cooldown,
+            sustained_health_reset=options.sustained_health_reset,
             clock=self.clock,
             sleep=self._sleep,
             shutdown_event=self.shutdown_event,
@@ -234,8 +257,8 @@ class Runtime:
             )
         for runner in wiring.periodic:
             self._spawn(runner.run(), f"cosalette:periodic:{runner.name}")
-        if self.app._heartbeat_interval is not None:
-            self._spawn(self._heartbeats(self.app._heartbeat_interval), "cosalette:heartbeat")
+        if options.heartbeat_interval is not None:
+            self._spawn(self._heartbeats(options.heartbeat_interval), "cosalette:heartbeat")
         self._start_health_checks(wiring)
 
     def _unit_start(self, unit: DeviceUnit) -> Callable[[], Awaitable[None]] | None:
@@ -244,7 +267,8 @@ class Runtime:
         if unit.device_func is not None:
 
             def start(u: DeviceUnit = unit) -> Awaitable[None]:
-                u.ctx._reset_commands()
+                if u.device_commands is not None:
+                    u.device_commands.reset()
                 return run_device(u.device_func, u.device_kwargs, u.ctx)
 
             return start
@@ -262,20 +286,21 @@ class Runtime:
                 await self.health.publish_heartbeat()
 
     def _start_health_checks(self, wiring: Wiring) -> None:
-        interval = self.app._health_check_interval
+        options = self.app.supervision
+        interval = options.health_check_interval
         by_adapter: dict[Any, list[tuple[str, bool]]] = {}
         for unit in wiring.units:
             for port in unit.adapters_used:
                 by_adapter.setdefault(port, []).append((unit.name, unit.is_root))
         runner = HealthCheckRunner(
-            self.adapters,
+            self.injectables.adapters,
             by_adapter,
             self.health,
             self.clock,
-            restart_after_failures=self.app._restart_after_failures,
-            max_restarts=self.app._max_restarts,
-            sustained_health_reset=self.app._sustained_health_reset,
-            restart=self._restart_adapter,
+            restart_after_failures=options.restart_after_failures,
+            max_restarts=options.max_restarts,
+            sustained_health_reset=options.sustained_health_reset,
+            restart=self.adapters.restart,
         )
         self.health_checks = runner
         if interval is None or not runner.has_work:
@@ -288,24 +313,6 @@ class Runtime:
                     await runner.check_all()
 
         self._spawn(loop(), "cosalette:health-checks")
-
-    async def _restart_adapter(self, port: Any) -> bool:
-        adapter = self.adapters.get(port)
-        try:
-            if hasattr(adapter, "__aexit__") and hasattr(adapter, "__aenter__"):
-                await adapter.__aexit__(None, None, None)
-                await adapter.__aenter__()
-                return True
-            entry = self.app._adapter_registry.entries[port]
-            base = {Settings: self.settings, type(self.settings): self.settings}
-            fresh = self.app._adapter_registry.build(port, entry, base, dry_run=self.dry_run)
-            self.adapters[port] = fresh
-            if self.health_checks is not None:
-                self.health_checks.replace_adapter(port, fresh)
-            return True
-        except Exception:
-            logger.exception("Restarting adapter %r failed", port)
-            return False
 
     # --- phase 4: teardown ------------------------------------------------------------
 

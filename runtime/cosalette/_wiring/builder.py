@@ -1,25 +1,20 @@
-"""Binding registrations to contexts, injected arguments and runners for one run."""
+"""The wiring builder: binds resolved registrations to contexts, arguments and runners."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cosalette._app.registration import (
-    RegistrationSet,
-    _CommandRegistration,
+    ResolvedCommand,
+    ResolvedPeriodic,
+    ResolvedRegistrations,
     _Registration,
-    _return_type,
-    check_init_product,
 )
-from cosalette._clock import ClockPort
-from cosalette._context import AppContext, DeviceContext
-from cosalette._di.adapters import call_injected
-from cosalette._di.plan import InjectionPlan, bind, logger_for
+from cosalette._context import CommandInbox, DeviceContext
+from cosalette._di.plan import InjectionPlan, logger_for
 from cosalette._errors import ErrorPublisher
 from cosalette._health import HealthReporter
 from cosalette._mqtt.port import MqttPort
@@ -32,8 +27,8 @@ from cosalette._runners.command import (
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.telemetry import TelemetryRunner
-from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry
+from cosalette._wiring.injectables import Injectables
 
 
 @dataclass
@@ -67,99 +62,69 @@ class WiringBuilder:
     def __init__(
         self,
         *,
-        settings: Settings,
-        settings_class: type[Settings],
+        injectables: Injectables,
         mqtt: MqttPort,
         topic_prefix: str,
-        shutdown_event: asyncio.Event,
-        adapters: dict[Any, object],
-        clock: ClockPort,
         sleeps: SleepRegistry,
         errors: ErrorPublisher,
         health: HealthReporter,
     ) -> None:
-        self.settings = settings
-        self.settings_class = settings_class
+        self.injectables = injectables
         self.mqtt = mqtt
         self.prefix = topic_prefix
-        self.shutdown_event = shutdown_event
-        self.adapters = adapters
-        self.clock = clock
         self.sleeps = sleeps
         self.errors = errors
         self.health = health
-        self.extra: dict[Any, object] = {}
 
-    def base_providers(self, name: str) -> dict[Any, object]:
-        """Framework-provided values every handler may ask for."""
-        providers: dict[Any, object] = {
-            Settings: self.settings,
-            self.settings_class: self.settings,
-            type(self.settings): self.settings,
-            ClockPort: self.clock,
-            type(self.clock): self.clock,
-            logging.Logger: logger_for(name),
-            asyncio.Event: self.shutdown_event,
-        }
-        providers.update(self.adapters)
-        for key, value in self.extra.items():
-            providers[key] = value
-        return providers
+    @property
+    def shutdown_event(self) -> asyncio.Event:
+        """The run's shutdown event."""
+        return self.injectables.shutdown_event
 
-    def _context(self, name: str, is_root: bool) -> DeviceContext:
+    def _context(
+        self, name: str, is_root: bool, inbox: CommandInbox | None = None
+    ) -> DeviceContext:
         return DeviceContext(
             name=name,
-            settings=self.settings,
+            settings=self.injectables.settings,
             mqtt=self.mqtt,
             topic_prefix=self.prefix,
             shutdown_event=self.shutdown_event,
-            adapters=self.adapters,
-            clock=self.clock,
+            adapters=self.injectables.adapters,
+            clock=self.injectables.clock,
             is_root=is_root,
             _sleeps=self.sleeps,
+            inbox=inbox,
         )
 
-    def _providers_for(self, reg: _Registration, ctx: DeviceContext | None) -> dict[Any, object]:
-        providers = self.base_providers(reg.name)
-        if ctx is not None:
-            providers[DeviceContext] = ctx
-        if reg.config is not None:
-            providers[type(reg.config)] = reg.config
-        if reg.init is not None:
-            product = call_injected(reg.init, providers, owner=f"{reg.label} init=")
-            check_init_product(product, reg.label)
-            providers[type(product)] = product
-            returns = _return_type(reg.init)
-            if isinstance(returns, type):
-                providers[returns] = product
-        return providers
-
     def _bind(
-        self, plan: InjectionPlan, providers: Mapping[Any, object], reg: _Registration
+        self, plan: InjectionPlan, reg: _Registration, ctx: DeviceContext | None
     ) -> dict[str, object]:
-        return bind(plan, providers, owner=reg.label)
+        providers = self.injectables.for_handler(reg, ctx)
+        return self.injectables.bind(plan, providers, owner=reg.label)
 
     def _reporting(self, name: str, is_root: bool) -> DeviceReporting:
         return DeviceReporting(name, is_root, self.errors, self.health, logger_for(name))
 
     def _adapters_used(self, plan: InjectionPlan) -> tuple[Any, ...]:
-        return tuple(p.annotation for p in plan.injected() if p.annotation in self.adapters)
+        adapters = self.injectables.adapters
+        return tuple(p.annotation for p in plan.injected() if p.annotation in adapters)
 
-    def build(self, regs: RegistrationSet, *, run_periodic: bool) -> Wiring:
+    def build(self, regs: ResolvedRegistrations, *, run_periodic: bool) -> Wiring:
         """Bind every registration; InjectionError names the handler and parameter."""
         units: list[DeviceUnit] = []
         for reg in regs.telemetry:
             ctx = self._context(reg.name, reg.is_root)
-            kwargs = self._bind(reg.plan, self._providers_for(reg, ctx), reg)
+            kwargs = self._bind(reg.plan, reg, ctx)
             strategy = copy.deepcopy(reg.publish) if reg.publish is not None else None
             if strategy is not None and hasattr(strategy, "_bind"):
-                strategy._bind(self.clock)
+                strategy._bind(self.injectables.clock)  # noqa: SLF001 - the spec names the hook
             reporting = self._reporting(reg.name, reg.is_root)
             runner = TelemetryRunner(
                 func=reg.func,
                 kwargs=kwargs,
                 ctx=ctx,
-                interval=float(reg.interval),  # type: ignore[arg-type]
+                interval=reg.interval,
                 strategy=strategy,
                 reporting=reporting,
                 label=reg.label,
@@ -177,8 +142,9 @@ class WiringBuilder:
             )
         units.extend(self._command_units(regs.commands))
         for dev in regs.devices:
-            ctx = self._context(dev.name, dev.is_root)
-            kwargs = self._bind(dev.plan, self._providers_for(dev, ctx), dev)
+            inbox = CommandInbox()
+            ctx = self._context(dev.name, dev.is_root, inbox)
+            kwargs = self._bind(dev.plan, dev, ctx)
             reporting = self._reporting(dev.name, dev.is_root)
             units.append(
                 DeviceUnit(
@@ -187,7 +153,7 @@ class WiringBuilder:
                     ctx,
                     reporting,
                     "device",
-                    device_commands=DeviceCommands(ctx=ctx, reporting=reporting),
+                    device_commands=DeviceCommands(ctx=ctx, inbox=inbox, reporting=reporting),
                     device_func=dev.func,
                     device_kwargs=kwargs,
                     adapters_used=self._adapters_used(dev.plan),
@@ -196,21 +162,21 @@ class WiringBuilder:
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
         return Wiring(units=units, periodic=periodic)
 
-    def periodic_runner(self, reg: _Registration) -> PeriodicRunner:
+    def periodic_runner(self, reg: ResolvedPeriodic) -> PeriodicRunner:
         """A runner for one periodic registration (also used by tick_periodic)."""
-        kwargs = self._bind(reg.plan, self._providers_for(reg, None), reg)
+        kwargs = self._bind(reg.plan, reg, None)
         ctx = self._context(reg.name, False)
         return PeriodicRunner(
             name=reg.name,
             func=reg.func,
             kwargs=kwargs,
-            interval=float(reg.interval),  # type: ignore[attr-defined]
+            interval=reg.interval,
             sleep=ctx.sleep,
             shutdown_event=self.shutdown_event,
         )
 
-    def _command_units(self, regs: list[_CommandRegistration]) -> list[DeviceUnit]:
-        groups: dict[str, list[_CommandRegistration]] = {}
+    def _command_units(self, regs: tuple[ResolvedCommand, ...]) -> list[DeviceUnit]:
+        groups: dict[str, list[ResolvedCommand]] = {}
         for reg in regs:
             groups.setdefault(reg.name, []).append(reg)
         units: list[DeviceUnit] = []
@@ -225,9 +191,8 @@ class WiringBuilder:
                 plan = InjectionPlan(
                     reg.plan.func, tuple(p for p in reg.plan.params if p.name not in skip)
                 )
-                kwargs = self._bind(plan, self._providers_for(reg, ctx), reg)
-                timeout = float(reg.timeout) if reg.timeout is not None else None  # type: ignore[arg-type]
-                bound.append(BoundCommand(reg, kwargs, payload_params, topic_params, timeout))
+                kwargs = self._bind(plan, reg, ctx)
+                bound.append(BoundCommand(reg, kwargs, payload_params, topic_params, reg.timeout))
                 used.extend(self._adapters_used(reg.plan))
             reporting = self._reporting(name, is_root)
             entity = CommandEntity(ctx=ctx, handlers=bound, reporting=reporting, health=self.health)
@@ -243,8 +208,3 @@ class WiringBuilder:
                 )
             )
         return units
-
-
-def app_context(settings: Settings, adapters: dict[Any, object]) -> AppContext:
-    """The lifespan's context."""
-    return AppContext(settings=settings, adapters=adapters)

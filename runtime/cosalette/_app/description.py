@@ -1,0 +1,61 @@
+"""What an app or router declares, as one frozen value that everything else reads.
+
+The runtime, project discovery and its check, the manifest, the registry snapshot, the testing
+kit and ``cosactl dev`` read an app through :meth:`App.describe` (and a router through
+:meth:`Router.describe`), never through private attributes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cosalette._app.registration import DeclaredRegistrations
+from cosalette._di.adapters import AdapterEntry
+from cosalette._settings import Settings
+
+if TYPE_CHECKING:
+    from cosalette._context import AppContext
+
+LifespanFunc = Callable[["AppContext"], contextlib.AbstractAsyncContextManager[None]]
+
+
+@dataclass(frozen=True)
+class SupervisionOptions:
+    """How the runtime watches an app: heartbeats, adapter health checks and restarts."""
+
+    heartbeat_interval: float | None = 60.0
+    health_check_interval: float | None = 30.0
+    restart_after_failures: int = 5
+    max_restarts: int = 3
+    restart_cooldown: float = 5.0
+    sustained_health_reset: float = 300.0
+
+
+@dataclass(frozen=True)
+class AppDescription:
+    """Everything an :class:`App` declares; ``providers`` map injectable keys to factories."""
+
+    name: str
+    version: str
+    description: str
+    settings_class: type[Settings]
+    dry_run: bool
+    registrations: DeclaredRegistrations
+    adapters: Mapping[Any, AdapterEntry]
+    providers: Mapping[Any, Callable[[Settings], object]]
+    lifespan: LifespanFunc
+    supervision: SupervisionOptions
+    error_type_map: Mapping[type[Exception], str]
+
+
+@dataclass(frozen=True)
+class RouterDescription:
+    """Everything a :class:`Router` declares; ``include_router`` adopts it."""
+
+    prefix: str | None
+    tags: tuple[str, ...]
+    registrations: DeclaredRegistrations
+    adapters: Mapping[Any, AdapterEntry]

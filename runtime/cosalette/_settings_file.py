@@ -1,0 +1,257 @@
+"""Reading ``settings.toml``: the one parser, located problems as data, and unknown-key checks.
+
+Every reader of ``settings.toml`` (the settings source, project discovery, the dev server)
+goes through :func:`read_settings_file`; its errors are :class:`SettingsError` whose
+:attr:`SettingsError.problems` carry the file, line and key as attributes.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import AliasChoices, BaseModel, RootModel
+from pydantic.fields import FieldInfo
+
+__all__ = [
+    "SettingsError",
+    "SettingsProblem",
+    "field_info",
+    "read_settings_file",
+    "toml_key_line",
+    "unknown_key_problems",
+    "unwrap",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsProblem:
+    """One thing wrong with the settings and where it came from (``file``/``line``, ``key``).
+
+    ``variable`` names the environment variable that supplied the value (from the environment,
+    or from ``file`` when that is a ``.env`` file); ``source`` is ``"argument"`` or
+    ``"environment"`` when no file did.
+    """
+
+    message: str
+    file: Path | None = None
+    line: int | None = None
+    key: str | None = None
+    variable: str | None = None
+    source: Literal["argument", "environment"] | None = None
+
+    def __str__(self) -> str:
+        label = self.key
+        if self.variable is not None:
+            label = f"{self.variable} ({self.key})" if self.key else self.variable
+        if self.file is not None:
+            where = f"{self.file}:{self.line}" if self.line else str(self.file)
+            return f"{where}: {label}: {self.message}" if label else f"{where}: {self.message}"
+        if self.source is not None:
+            origin = "argument" if self.source == "argument" else "environment variable"
+            return f"{origin} {label}: {self.message}" if label else f"{origin}: {self.message}"
+        return f"{label}: {self.message}" if label else self.message
+
+
+class SettingsError(ValueError):
+    """Settings could not be loaded; ``problems`` says where, one line of the message each."""
+
+    def __init__(self, problems: str | SettingsProblem | Iterable[SettingsProblem]) -> None:
+        if isinstance(problems, str):
+            problems = (SettingsProblem(problems),)
+        elif isinstance(problems, SettingsProblem):
+            problems = (problems,)
+        self.problems: tuple[SettingsProblem, ...] = tuple(problems) or (
+            SettingsProblem("invalid settings"),
+        )
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --------------------------------------------------------------------------- reading
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def read_settings_file(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse *path* into its data and text; ``({}, "")`` when it does not exist.
+
+    A file that cannot be read or parsed is a :class:`SettingsError` located at its line.
+    """
+    if not path.is_file():
+        return {}, ""
+    import tomllib
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            SettingsProblem(f"invalid TOML: not UTF-8 ({exc.reason})", file=path)
+        ) from None
+    except OSError as exc:
+        raise SettingsError(SettingsProblem(f"cannot read settings: {exc}", file=path)) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        reason = str(exc)
+        m = _TOML_AT.search(reason)  # tomllib only says where inside its message
+        if m is None:
+            raise SettingsError(SettingsProblem(f"invalid TOML: {reason}", file=path)) from None
+        message = f"invalid TOML: {reason[: m.start()]} (column {m.group(2)})"
+        raise SettingsError(SettingsProblem(message, file=path, line=int(m.group(1)))) from None
+
+
+# --------------------------------------------------------------------------- key lines
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_KEY_LINE = re.compile(rf"^({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+
+
+def _split_key(text: str) -> list[str]:
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s"\']+)', text)
+    return [a or b or c for a, b, c in parts]
+
+
+def toml_key_line(text: str, path: Sequence[str | int]) -> int | None:
+    """Line of the deepest ``[table]`` header or ``key =`` that leads to *path*."""
+    want = [p for p in path if isinstance(p, str)]
+    table: list[str] = []
+    best, best_len = None, 0
+    closing: str | None = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if closing is not None:
+            if closing in line:
+                closing = None
+            continue
+        if line.startswith("["):
+            inner = line.lstrip("[").split("]", 1)[0]
+            table = keypath = _split_key(inner)
+        else:
+            m = _KEY_LINE.match(line)
+            if not m:
+                continue
+            keypath = table + _split_key(m.group(1))
+            rest = line[m.end() :]
+            closing = next((q for q in ('"""', "'''") if rest.count(q) == 1), None)
+        if len(keypath) > best_len and keypath == want[: len(keypath)]:
+            best, best_len = lineno, len(keypath)
+    return best
+
+
+# --------------------------------------------------------------------------- unknown keys
+
+
+def unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``X | None`` down to the single meaningful type."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        rest = [a for a in get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            return unwrap(rest[0])
+    return annotation
+
+
+def _names(name: str, info: FieldInfo) -> list[str]:
+    """The keys that set field *name*: its name and its string aliases."""
+    names = [name]
+    for alias in (info.alias, info.validation_alias):
+        if isinstance(alias, str):
+            names.append(alias)
+        elif isinstance(alias, AliasChoices):
+            names.extend(c for c in alias.choices if isinstance(c, str))
+    return names
+
+
+def field_info(
+    model: type[BaseModel], key: str | int, *, sensitive: bool = True
+) -> FieldInfo | None:
+    """The :class:`FieldInfo` of *model* that *key* sets, or ``None``."""
+    if not isinstance(key, str):
+        return None
+    want = key if sensitive else key.lower()
+    for name, info in model.model_fields.items():
+        names = _names(name, info)
+        if want in (names if sensitive else [n.lower() for n in names]):
+            return info
+    return None
+
+
+def _valid_keys(model: type[BaseModel]) -> str:
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        key = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        keys.add(key if isinstance(key, str) else name)
+    return ", ".join(sorted(keys)) or "none"
+
+
+_MAPPINGS = {dict, Mapping}
+_SEQUENCES = {list, tuple, set, frozenset, Sequence}
+
+
+def unknown_key_problems(
+    model: type[BaseModel], data: Mapping[str, Any], text: str, path: Path | None
+) -> list[SettingsProblem]:
+    """Keys of *data*'s tables that their model (one without ``extra="allow"``) does not know.
+
+    Only nested tables are checked: the top-level keys of *data* are the ones already matched
+    to *model*'s fields.
+    """
+    sensitive = bool(model.model_config.get("case_sensitive", False))
+    found: list[SettingsProblem] = []
+    for key, value in data.items():
+        info = field_info(model, key, sensitive=sensitive)
+        if info is not None:
+            _walk(info.annotation, value, (key,), _Report(text, path, found))
+    return found
+
+
+@dataclass
+class _Report:
+    text: str
+    path: Path | None
+    found: list[SettingsProblem]
+
+    def unknown(self, model: type[BaseModel], keys: tuple[str | int, ...]) -> None:
+        self.found.append(
+            SettingsProblem(
+                f"unknown setting; valid: {_valid_keys(model)}",
+                file=self.path,
+                line=toml_key_line(self.text, keys),
+                key=".".join(str(k) for k in keys),
+            )
+        )
+
+
+def _walk(annotation: Any, value: Any, keys: tuple[str | int, ...], report: _Report) -> None:
+    ann = unwrap(annotation)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        if isinstance(value, Mapping) and not issubclass(ann, RootModel):
+            _walk_model(ann, value, keys, report)
+        return
+    origin, args = get_origin(ann), get_args(ann)
+    if origin in _MAPPINGS and isinstance(value, Mapping) and len(args) == 2:
+        for key, item in value.items():
+            _walk(args[1], item, (*keys, key), report)
+    elif origin in _SEQUENCES and isinstance(value, list) and args:
+        variadic = origin is not tuple or (len(args) == 2 and args[1] is Ellipsis)
+        for i, item in enumerate(value):
+            if variadic or i < len(args):
+                _walk(args[0] if variadic else args[i], item, (*keys, i), report)
+
+
+def _walk_model(
+    model: type[BaseModel], value: Mapping[str, Any], keys: tuple[str | int, ...], report: _Report
+) -> None:
+    allow = model.model_config.get("extra") == "allow"
+    for key, item in value.items():
+        info = field_info(model, key)
+        if info is not None:
+            _walk(info.annotation, item, (*keys, key), report)
+        elif not allow:
+            report.unknown(model, (*keys, key))
