@@ -147,6 +147,10 @@ def cli() -> None:
 
     Shell completion: eval "$(_COSACTL_COMPLETE=bash_source cosactl)"
     (zsh_source and fish_source work too).
+
+    \b
+    Exit codes: 0 ok, 1 check or tests failed, 2 usage, 3 project cannot load,
+    4 refused (would overwrite; --force), 5 not a project, 6 an extra is missing.
     """
 
 

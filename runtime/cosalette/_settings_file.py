@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel, RootModel
 from pydantic.fields import FieldInfo
@@ -28,8 +27,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SettingsProblem:
+class SettingsProblem(NamedTuple):
     """One thing wrong with the settings and where it came from (``file``/``line``, ``key``).
 
     ``variable`` names the environment variable that supplied the value (from the environment,
@@ -73,7 +71,7 @@ class SettingsError(ValueError):
 
 # --------------------------------------------------------------------------- reading
 
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_AT = r"\s*\(at line (\d+), column (\d+)\)\s*$"
 
 
 def read_settings_file(path: Path) -> tuple[dict[str, Any], str]:
@@ -97,7 +95,7 @@ def read_settings_file(path: Path) -> tuple[dict[str, Any], str]:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         reason = str(exc)
-        m = _TOML_AT.search(reason)  # tomllib only says where inside its message
+        m = re.search(_TOML_AT, reason)  # tomllib only says where inside its message
         if m is None:
             raise SettingsError(SettingsProblem(f"invalid TOML: {reason}", file=path)) from None
         message = f"invalid TOML: {reason[: m.start()]} (column {m.group(2)})"
@@ -107,7 +105,7 @@ def read_settings_file(path: Path) -> tuple[dict[str, Any], str]:
 # --------------------------------------------------------------------------- key lines
 
 _KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-_KEY_LINE = re.compile(rf"^({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+_KEY_LINE = rf"^({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*="  # compiled on first use (re caches)
 
 
 def _split_key(text: str) -> list[str]:
@@ -131,7 +129,7 @@ def toml_key_line(text: str, path: Sequence[str | int]) -> int | None:
             inner = line.lstrip("[").split("]", 1)[0]
             table = keypath = _split_key(inner)
         else:
-            m = _KEY_LINE.match(line)
+            m = re.match(_KEY_LINE, line)
             if not m:
                 continue
             keypath = table + _split_key(m.group(1))
@@ -211,11 +209,11 @@ def unknown_key_problems(
     return found
 
 
-@dataclass
 class _Report:
-    text: str
-    path: Path | None
-    found: list[SettingsProblem]
+    """Where unknown keys are collected, with what locates them."""
+
+    def __init__(self, text: str, path: Path | None, found: list[SettingsProblem]) -> None:
+        self.text, self.path, self.found = text, path, found
 
     def unknown(self, model: type[BaseModel], keys: tuple[str | int, ...]) -> None:
         self.found.append(

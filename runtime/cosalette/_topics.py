@@ -8,8 +8,6 @@ sub-commands and sub-entities, ``<prefix>/status`` (heartbeat and last will) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 __all__ = [
     "APP_CHANNELS",
     "AVAILABILITY",
@@ -44,11 +42,16 @@ def app_error_topic(prefix: str) -> str:
     return f"{prefix}/{ERROR}"
 
 
-@dataclass(frozen=True)
 class DeviceTopics:
     """The topics of one device (or sub-entity), all below ``base``."""
 
-    base: str
+    __slots__ = ("base",)
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def __repr__(self) -> str:
+        return f"DeviceTopics({self.base!r})"
 
     @classmethod
     def of(cls, prefix: str, device: str, *, is_root: bool = False) -> DeviceTopics:

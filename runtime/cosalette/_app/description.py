@@ -1,16 +1,16 @@
-"""What an app or router declares, as one frozen value that everything else reads.
+"""What an app or router declares, as one immutable value that everything else reads.
 
 The runtime, project discovery and its check, the manifest, the registry snapshot, the testing
 kit and ``cosactl dev`` read an app through :meth:`App.describe` (and a router through
-:meth:`Router.describe`), never through private attributes.
+:meth:`Router.describe`), never through private attributes. Named tuples, not dataclasses:
+they cost nothing at import, which every daemon start pays.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cosalette._app.registration import DeclaredRegistrations
 from cosalette._di.adapters import AdapterEntry
@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 LifespanFunc = Callable[["AppContext"], contextlib.AbstractAsyncContextManager[None]]
 
 
-@dataclass(frozen=True)
-class SupervisionOptions:
+class SupervisionOptions(NamedTuple):
     """How the runtime watches an app: heartbeats, adapter health checks and restarts."""
 
     heartbeat_interval: float | None = 60.0
@@ -34,8 +33,7 @@ class SupervisionOptions:
     sustained_health_reset: float = 300.0
 
 
-@dataclass(frozen=True)
-class AppDescription:
+class AppDescription(NamedTuple):
     """Everything an :class:`App` declares; ``providers`` map injectable keys to factories."""
 
     name: str
@@ -51,8 +49,7 @@ class AppDescription:
     error_type_map: Mapping[type[Exception], str]
 
 
-@dataclass(frozen=True)
-class RouterDescription:
+class RouterDescription(NamedTuple):
     """Everything a :class:`Router` declares; ``include_router`` adopts it."""
 
     prefix: str | None

@@ -9,7 +9,7 @@ import logging
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from cosalette._clock import ClockPort
 from cosalette._context import AppContext, DeviceContext
@@ -110,33 +110,34 @@ class _StreamRegistration(_Registration):
 
 
 # --- resolved registrations: what one run uses, after settings load (ADR-020) -------------
+# Subclasses without a dataclass decorator of their own: the fields and methods are the
+# declared type's (creating dataclasses costs start-up time); only the types are narrower.
 
 
-@dataclass(frozen=True)
 class ResolvedTelemetry(_TelemetryRegistration):
     """A telemetry registration for one run: a concrete device, its interval in seconds."""
 
-    interval: float = 0.0
-    timeout: float | None = None
+    if TYPE_CHECKING:
+        interval: float
+        timeout: float | None
 
 
-@dataclass(frozen=True)
 class ResolvedCommand(_CommandRegistration):
     """A command registration for one run: a concrete device, its timeout in seconds."""
 
-    timeout: float | None = DEFAULT_COMMAND_TIMEOUT
+    if TYPE_CHECKING:
+        timeout: float | None
 
 
-@dataclass(frozen=True)
 class ResolvedDevice(_DeviceRegistration):
     """A device registration for one run: a concrete device."""
 
 
-@dataclass(frozen=True)
 class ResolvedPeriodic(_PeriodicRegistration):
     """A periodic registration for one run: its interval in seconds."""
 
-    interval: float = 0.0
+    if TYPE_CHECKING:
+        interval: float
 
 
 R = TypeVar("R", bound=_Registration)
@@ -268,9 +269,8 @@ C = TypeVar("C", bound=_CommandRegistration, covariant=True)
 P = TypeVar("P", bound=_PeriodicRegistration, covariant=True)
 
 
-@dataclass(frozen=True)
-class Registrations(Generic[D, T, C, P]):
-    """Every registration of an app or router by archetype, in declaration order (frozen)."""
+class Registrations(NamedTuple, Generic[D, T, C, P]):
+    """Every registration of an app or router by archetype, in declaration order (immutable)."""
 
     devices: tuple[D, ...] = ()
     telemetry: tuple[T, ...] = ()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +219,6 @@ def load_project_settings(
 
 def settings_project_error(exc: SettingsError) -> ProjectError:
     """A ProjectError located at the first of *exc*'s problems, listing all of them."""
-    shown = [replace(p, file=Path(display_path(p.file))) if p.file else p for p in exc.problems]
+    shown = [p._replace(file=Path(display_path(p.file))) if p.file else p for p in exc.problems]
     first = exc.problems[0]
     return ProjectError("\n".join(str(p) for p in shown), file=first.file, line=first.line)
