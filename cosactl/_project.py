@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cosactl._errors import EXIT_NOT_A_PROJECT, EXIT_PROJECT, CosactlError
 
@@ -26,20 +26,28 @@ def project_root(start: Path | None = None) -> Path:
     )
 
 
+_PROJECT_STORE: Any = object()  # load(store=...) omitted: the project's own [store]
+
+
 def load(
     *,
     dry_run: bool = False,
     settings_file: str | None = None,
     env_file: str | None = None,
     check: bool = False,
+    store: Any = _PROJECT_STORE,
 ) -> Project:
-    """Load the project around the current directory; errors become exit code 3."""
+    """Load the project around the current directory; errors become exit code 3.
+
+    *store* replaces the project's ``[store]`` (``cosactl run --dry-run`` keeps state in memory).
+    """
     from cosalette.project import ProjectError, load_project
 
     root = project_root()
+    overrides: dict[str, Any] = {} if store is _PROJECT_STORE else {"store": store}
     try:
         project = load_project(
-            root, dry_run=dry_run, settings_file=settings_file, env_file=env_file
+            root, dry_run=dry_run, settings_file=settings_file, env_file=env_file, **overrides
         )
         if check:
             project.check()

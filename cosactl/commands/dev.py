@@ -42,7 +42,8 @@ def dev(
     while the old one keeps running; a mistake leaves the old one running and prints the error
     with file and line. With nothing listening at the [mqtt] address, a broker is started on
     127.0.0.1 for the session: mosquitto when installed, else a built-in Python broker
-    (COSACTL_DEV_BROKER=auto|mosquitto|python chooses). Ctrl-C stops everything.
+    (COSACTL_DEV_BROKER=auto|mosquitto|python chooses). Device state is kept in
+    .cosactl/dev/, never in the [store] of settings.toml. Ctrl-C stops everything.
 
     \b
     Examples:

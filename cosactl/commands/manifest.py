@@ -14,15 +14,14 @@ FORMATS = ("table", "json", "asyncapi", "yaml")
 
 
 def render(project: Any, fmt: str) -> tuple[str, Any]:
-    """The manifest in *fmt* as text, and the document it renders (None for the table)."""
-    from cosalette.project import (
-        build_asyncapi,
-        build_manifest,
-        format_manifest_table,
-        manifest_to_yaml,
-    )
+    """The manifest in *fmt* as text, and the document it renders (the manifest for the table).
 
-    manifest = build_manifest(project.app, project.settings)
+    The store's path is relative to the project (``Project.manifest``), so a contract file is
+    the same on every machine.
+    """
+    from cosalette.project import build_asyncapi, format_manifest_table, manifest_to_yaml
+
+    manifest = project.manifest()
     if fmt == "table":
         return format_manifest_table(manifest) + "\n", manifest
     if fmt == "json":
@@ -65,7 +64,7 @@ def _read_contract(path: Path) -> Any:
 )
 def manifest(fmt: str, output: str | None, check_file: str | None) -> None:
     """Show every device with its topics (state, set, availability, error), interval,
-    strategy, adapters and dependencies.
+    strategy, adapters and dependencies, and where device state is kept ([store]).
 
     \b
     Examples:

@@ -6,7 +6,11 @@ import click
 
 
 @click.command()
-@click.option("--dry-run", is_flag=True, help="Use the fake adapters instead of the hardware.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Use the fake adapters instead of the hardware; device state is kept in memory only.",
+)
 @click.option(
     "--settings",
     "settings_file",
@@ -36,13 +40,19 @@ def run(
     \b
     Examples:
       cosactl run                 # real adapters, settings.toml + .env + environment
-      cosactl run --dry-run       # fake adapters, a real broker
+      cosactl run --dry-run       # fake adapters, a real broker, state in memory
       cosactl -C ~/gas2mqtt run --log-level DEBUG
     """
     from cosactl._project import load
+    from cosalette import MemoryStore
     from cosalette._app.cli import run_app
 
-    project = load(dry_run=dry_run, settings_file=settings_file, env_file=env_file)
+    if dry_run:  # fake adapters must never count into the production state (a meter's total)
+        project = load(
+            dry_run=True, settings_file=settings_file, env_file=env_file, store=MemoryStore()
+        )
+    else:
+        project = load(settings_file=settings_file, env_file=env_file)
     settings = project.settings
     updates: dict[str, str] = {}
     if log_level:

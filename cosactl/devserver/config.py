@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["IGNORED_DIRS", "ChangeFilter", "DevOptions", "ProjectConfig", "read_config"]
+__all__ = [
+    "DEV_STORE_PARTS",
+    "IGNORED_DIRS",
+    "ChangeFilter",
+    "DevOptions",
+    "ProjectConfig",
+    "read_config",
+]
 
+DEV_STORE_PARTS = (".cosactl", "dev")  # cosalette._project.store.DEV_STORE_DIR
 IGNORED_DIRS = frozenset(
     {"tests", "__pycache__", "node_modules", "venv", "env", "site-packages", "build", "dist"}
 )
@@ -98,19 +106,22 @@ def read_config(options: DevOptions) -> ProjectConfig:
 
 class ChangeFilter:
     """Which changed paths reload: ``.py`` files, the settings and .env files; never tests/,
-    __pycache__, hidden folders (.git, .venv, caches), virtualenvs or editor files."""
+    __pycache__, hidden folders (.git, .venv, caches, the dev store in .cosactl/), virtualenvs
+    or editor files. A store file is never one of the watched kinds, so a save never reloads."""
 
     def __init__(self, root: Path, extra_files: Iterable[Path]) -> None:
         self.root = root
         self.extra = {str(p) for p in extra_files}
 
     def __call__(self, change: Any, path: str) -> bool:
-        if path in self.extra:
-            return True
         try:
             parts = Path(path).relative_to(self.root).parts
         except ValueError:
-            return False
+            parts = ()
+        if parts[: len(DEV_STORE_PARTS)] == DEV_STORE_PARTS:
+            return False  # the session's own store, whatever it is called
+        if path in self.extra:
+            return True
         if not parts:
             return False
         *folders, name = parts

@@ -22,6 +22,7 @@ from typing import Any
 from cosactl.devserver.broker import Broker
 from cosactl.devserver.config import ChangeFilter, DevOptions, ProjectConfig
 from cosactl.devserver.live import PlainView, Reload, observe
+from cosactl.devserver.store import session_store_file
 from cosactl.devserver.worker import Zygote
 
 __all__ = ["GRACE", "Child", "Supervisor"]
@@ -137,6 +138,10 @@ class Supervisor:
             f"watching {root}{polling}: *.py, {what}; not tests/, __pycache__/, hidden "
             f"folders, virtualenvs or editor files"
         )
+        store = session_store_file(root, self.options.settings_path)
+        if store is not None:
+            shown = store.relative_to(root) if store.is_relative_to(root) else store
+            self.view.info(f"device state is kept in {shown} (a save never reloads)")
         watch_filter = ChangeFilter(root, extra)
         tasks: list[asyncio.Future[Any]] = [
             asyncio.ensure_future(self._watch([str(root)], True, watch_filter, changes))

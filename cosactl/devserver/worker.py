@@ -310,13 +310,16 @@ def _child_main(config: dict[str, Any], chan_fd: int, out_fd: int) -> int:  # pr
     _fresh_project_imports(root)
     before = set(sys.modules)
     try:
+        from cosactl.devserver.store import session_store
         from cosalette.project import load_project
 
+        settings_file = config.get("settings_file")
         project = load_project(
             root,
             dry_run=not real,
-            settings_file=config.get("settings_file"),
+            settings_file=settings_file,
             env_file=config.get("env_file"),
+            store=session_store(root, Path(settings_file or root / "settings.toml")),
         )
         project.check()
     except BaseException as exc:
@@ -382,6 +385,9 @@ async def _serve(  # pragma: no cover - runs in the child
             shutdown.set()
 
         tasks.append(asyncio.ensure_future(until_supervisor_leaves()))
+        from cosactl.devserver.store import refresh_stores
+
+        refresh_stores(runtime)  # the previous child saved its state when it stopped
         await runtime.serve()
         return 0
     finally:

@@ -1,20 +1,14 @@
-"""Device state that survives restarts: store backends and the per-device view."""
+"""Device state that survives restarts: the per-device view, and where the backends live.
+
+The backends are split by kind: the protocol and in-memory stores in ``_stores``, the JSON
+file store in ``_store_files``, SQLite in ``_store_sqlite`` and write-behind in ``_store_io``.
+Everything is re-exported here, the runtime's one import point for persistence.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import logging
-import os
-import sqlite3
-import tempfile
-import threading
-import time
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from pathlib import Path
-from typing import Protocol, runtime_checkable
 
-from cosalette._json import dumps, dumps_pretty, loads
 from cosalette._save_policies import (
     AllSavePolicy,
     AnySavePolicy,
@@ -23,6 +17,10 @@ from cosalette._save_policies import (
     SaveOnPublish,
     SaveOnShutdown,
 )
+from cosalette._store_files import JsonFileStore
+from cosalette._store_io import WriteBehindStore, take_store_problems, write_behind
+from cosalette._store_sqlite import SqliteStore
+from cosalette._stores import MemoryStore, NullStore, Store, StoreProblem
 
 __all__ = [
     "AllSavePolicy",
@@ -37,214 +35,11 @@ __all__ = [
     "SaveOnShutdown",
     "SqliteStore",
     "Store",
+    "StoreProblem",
+    "WriteBehindStore",
+    "take_store_problems",
+    "write_behind",
 ]
-
-
-logger = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class Store(Protocol):
-    """Key-value persistence contract: each key maps to one JSON-serialisable dict."""
-
-    def load(self, key: str) -> dict[str, object] | None:
-        """Return the state saved under *key*, or None when nothing was saved."""
-        ...
-
-    def save(self, key: str, data: dict[str, object]) -> None:
-        """Persist *data* under *key*, replacing what was there."""
-        ...
-
-
-class NullStore:
-    """Store that remembers nothing, for dry runs or when persistence is switched off."""
-
-    def load(self, key: str) -> dict[str, object] | None:
-        """Always return None: nothing is ever saved."""
-        return None
-
-    def save(self, key: str, data: dict[str, object]) -> None:
-        """Discard *data*."""
-
-
-class MemoryStore:
-    """In-memory store for tests; data is deep-copied both ways so callers cannot alias it."""
-
-    def __init__(self, initial: Mapping[str, dict[str, object]] | None = None) -> None:
-        self._data: dict[str, dict[str, object]] = copy.deepcopy(dict(initial or {}))
-
-    def load(self, key: str) -> dict[str, object] | None:
-        """Return a deep copy of the state under *key*, or None."""
-        value = self._data.get(key)
-        return None if value is None else copy.deepcopy(value)
-
-    def save(self, key: str, data: dict[str, object]) -> None:
-        """Keep a deep copy of *data* under *key*."""
-        self._data[key] = copy.deepcopy(data)
-
-
-class _CorruptFile(Exception):
-    """The store file exists but does not hold a JSON object."""
-
-
-class JsonFileStore:
-    """All keys in one readable JSON file, replaced atomically so a crash never truncates it."""
-
-    def __init__(self, path: Path | str) -> None:
-        self._path = Path(path)
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, object]:
-        """Read the document: a missing or blank file is empty, a non-object one is corrupt."""
-        try:
-            text = self._path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except UnicodeDecodeError as exc:
-            raise _CorruptFile(str(exc)) from exc
-        if not text.strip():
-            return {}
-        try:
-            parsed = loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise _CorruptFile(str(exc)) from exc
-        if not isinstance(parsed, dict):
-            raise _CorruptFile(f"top level is {type(parsed).__name__}, not an object")
-        return parsed
-
-    def load(self, key: str) -> dict[str, object] | None:
-        """Return the state under *key*; an unreadable or corrupt file warns and counts as empty."""
-        with self._lock:
-            try:
-                document = self._read()
-            except (_CorruptFile, OSError) as exc:
-                logger.warning(
-                    "Store file %s is unreadable, treating it as empty: %s", self._path, exc
-                )
-                return None
-        value = document.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            logger.warning(
-                "Store file %s holds a non-object under %r, ignoring it", self._path, key
-            )
-            return None
-        return value
-
-    def save(self, key: str, data: dict[str, object]) -> None:
-        """Update *key* in the document; a corrupt file is first moved aside, never lost."""
-        with self._lock:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                document = self._read()
-            except _CorruptFile as exc:
-                backup = self._preserve_corrupt()
-                logger.warning(
-                    "Store file %s was corrupt (%s); kept it as %s", self._path, exc, backup
-                )
-                document = {}
-            document[key] = data
-            self._write_atomically(dumps_pretty(document) + "\n")
-
-    def _preserve_corrupt(self) -> Path:
-        """Move the corrupt file to a fresh ``<name>.corrupt-<timestamp>`` so nothing is lost."""
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        backup = self._path.with_name(f"{self._path.name}.corrupt-{stamp}")
-        counter = 1
-        while backup.exists():
-            backup = self._path.with_name(f"{self._path.name}.corrupt-{stamp}-{counter}")
-            counter += 1
-        os.replace(self._path, backup)
-        return backup
-
-    def _write_atomically(self, text: str) -> None:
-        """Write to a temp file in the same directory, fsync it, then rename it over the target."""
-        fd, tmp_name = tempfile.mkstemp(
-            dir=self._path.parent, prefix=f".{self._path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self._path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
-        with contextlib.suppress(OSError):  # make the rename durable where directories open
-            dir_fd = os.open(self._path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-
-    def __repr__(self) -> str:
-        return f"JsonFileStore({str(self._path)!r})"
-
-
-class SqliteStore:
-    """SQLite store in WAL mode, one row per key, for state that must survive power loss."""
-
-    def __init__(self, path: Path | str) -> None:
-        self._path = Path(path)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            str(self._path), check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        with self._conn:
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS store (key TEXT PRIMARY KEY, data TEXT NOT NULL)"
-            )
-
-    def _connection(self) -> sqlite3.Connection:
-        """Return the open connection, or fail clearly after close()."""
-        if self._conn is None:
-            msg = f"SqliteStore({str(self._path)!r}) is closed"
-            raise RuntimeError(msg)
-        return self._conn
-
-    def load(self, key: str) -> dict[str, object] | None:
-        """Return the state under *key*; a row holding invalid JSON logs a warning and is None."""
-        with self._lock:
-            row = (
-                self._connection()
-                .execute("SELECT data FROM store WHERE key = ?", (key,))
-                .fetchone()
-            )
-        if row is None:
-            return None
-        try:
-            value = loads(row[0])
-        except ValueError as exc:
-            logger.warning("Store row %r in %s is corrupt, ignoring it: %s", key, self._path, exc)
-            return None
-        return value if isinstance(value, dict) else None
-
-    def save(self, key: str, data: dict[str, object]) -> None:
-        """Insert or replace the row for *key* in one transaction."""
-        payload = dumps(data)
-        with self._lock:
-            conn = self._connection()
-            with conn:
-                conn.execute(
-                    "INSERT INTO store (key, data) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET data = excluded.data",
-                    (key, payload),
-                )
-
-    def close(self) -> None:
-        """Close the database connection; calling it again does nothing."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __repr__(self) -> str:
-        return f"SqliteStore({str(self._path)!r})"
 
 
 class DeviceStore:
@@ -266,8 +61,8 @@ class DeviceStore:
         """Return the loaded state, or explain that load() has to run first."""
         if not self._loaded:
             msg = (
-                f"DeviceStore {self._key!r} was used before load(); the framework loads it "
-                "before the first handler call (call load() yourself in tests)"
+                f"DeviceStore.load() must be called before accessing data (device {self._key!r};"
+                " the framework loads it before the first handler call, tests call load())"
             )
             raise RuntimeError(msg)
         return self._data
@@ -280,11 +75,17 @@ class DeviceStore:
         self._loaded = True
 
     def save(self) -> None:
-        """Write the state to the backend and mark the view clean; before load() it does nothing."""
+        """Write the state to the backend and mark the view clean.
+
+        Raises RuntimeError before :meth:`load`: saving a view that never read the stored
+        state would replace that state with ``{}``.
+        """
         if not self._loaded:
-            # Saving an unloaded view would overwrite stored state with {}: keep what is on disk.
-            logger.debug("DeviceStore %r not loaded, skipping save", self._key)
-            return
+            msg = (
+                f"DeviceStore {self._key!r} cannot be saved before it is loaded: load() must run "
+                "first, or the stored state would be overwritten with {}"
+            )
+            raise RuntimeError(msg)
         self._backend.save(self._key, dict(self._data))
         self._dirty = False
 
@@ -357,5 +158,4 @@ class DeviceStore:
         return iter(self._state())
 
     def __repr__(self) -> str:
-        shown = repr(self._data) if self._loaded else "<not loaded>"
-        return f"DeviceStore({self._key!r}, {shown}, dirty={self._dirty})"
+        return f"DeviceStore(key={self._key!r}, dirty={self._dirty})"

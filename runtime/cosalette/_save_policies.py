@@ -41,7 +41,11 @@ class _SavePolicyBase:
 
 
 class SaveOnPublish(_SavePolicyBase):
-    """Save after each cycle that published, so the saved state matches what MQTT has seen."""
+    """Save after each cycle that published (handed its state to the MQTT client).
+
+    While the broker is unreachable the client buffers the publish, so the saved state can be
+    ahead of what the broker has received; it never lags behind what was published.
+    """
 
     def should_save(self, store: DeviceStore, published: bool) -> bool:
         """Return True when this cycle published."""

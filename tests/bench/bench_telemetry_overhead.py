@@ -6,6 +6,9 @@ the minimal number of times (measured at start-up) until the task is asleep agai
 floor is what a user would write by hand: call the handler, publish its result retained
 at QoS 1, sleep on the clock. Overhead = framework time per cycle - floor time per cycle.
 
+A third subject is the framework with ``persist=SaveOnChange()`` on a store the handler leaves
+unchanged: what persistence costs a cycle when there is nothing to save (no serialisation).
+
 Every round checks that exactly one state publish and one handler call happened per cycle
 and that the task is asleep at the next deadline, so skipped cycles cannot look fast.
 Reports; never asserts the target. ``COSALETTE_BENCH_SMOKE=1`` uses small counts.
@@ -36,6 +39,7 @@ INTERVAL = 1.0
 TOPIC = "bench/t/state"
 FLOOR_NAME = "hand-written loop"
 TARGET = "<=5 us/cycle (other impl ~63)"
+PERSIST_TARGET_US = 0.5
 MAX_YIELDS = 50
 
 
@@ -110,20 +114,23 @@ async def _floor_loop(subject: _Subject, stop: asyncio.Event) -> None:
         await sleep(INTERVAL)
 
 
-async def _start_framework() -> tuple[_Subject, AppHarness]:
-    app = cosalette.App("bench", heartbeat_interval=None, health_check_interval=None)
-    subject = _Subject("framework", FakeClock(), MockMqttClient())
+async def _start_framework(name: str, *, persist: bool) -> tuple[_Subject, AppHarness]:
+    store = cosalette.MemoryStore() if persist else None
+    app = cosalette.App("bench", heartbeat_interval=None, health_check_interval=None, store=store)
+    subject = _Subject(name, FakeClock(), MockMqttClient())
 
-    app.telemetry("t", interval=INTERVAL)(subject.handler)
+    policy = cosalette.SaveOnChange() if persist else None
+    app.telemetry("t", interval=INTERVAL, persist=policy)(subject.handler)
     harness = AppHarness(app=app, mqtt=subject.mqtt, clock=subject.clock)
     await harness.start()
     assert subject.calls == 1 and subject.states() == 1 and subject.asleep(), "first cycle"
     return subject, harness
 
 
-async def measure() -> tuple[float, float, int, int]:
-    """Interleaved rounds; returns (framework us/cycle, floor us/cycle, yields fw, yields floor)."""
-    framework, harness = await _start_framework()
+async def measure() -> tuple[float, float, float, int, int]:
+    """Interleaved rounds: (framework, framework with persist, floor) us/cycle, yields fw, floor."""
+    framework, harness = await _start_framework("framework", persist=False)
+    persisting, persisting_harness = await _start_framework("persisting", persist=True)
     floor = _Subject("floor", FakeClock(), MockMqttClient())
     stop = asyncio.Event()
     floor_task = asyncio.ensure_future(_floor_loop(floor, stop))
@@ -131,10 +138,12 @@ async def measure() -> tuple[float, float, int, int]:
     assert floor.calls == 1 and floor.asleep(), "floor: first cycle"
     try:
         await framework.calibrate()
+        await persisting.calibrate()
         await floor.calibrate()
-        best = {"framework": float("inf"), "floor": float("inf")}
+        best = {"framework": float("inf"), "persisting": float("inf"), "floor": float("inf")}
         subjects: list[tuple[str, Callable[[int], Awaitable[float]]]] = [
             ("framework", framework.timed_round),
+            ("persisting", persisting.timed_round),
             ("floor", floor.timed_round),
         ]
         for round_no in range(ROUNDS):
@@ -143,15 +152,16 @@ async def measure() -> tuple[float, float, int, int]:
                 best[name] = min(best[name], await timed(CYCLES))
     finally:
         await harness.stop()
+        await persisting_harness.stop()
         stop.set()
         floor.clock.advance(INTERVAL)
         await floor_task
-    return best["framework"], best["floor"], framework.yields, floor.yields
+    return best["framework"], best["persisting"], best["floor"], framework.yields, floor.yields
 
 
 @pytest.mark.bench
 def test_bench_telemetry_overhead() -> None:
-    fw, fl, fw_yields, fl_yields = asyncio.run(measure())
+    fw, persisting, fl, fw_yields, fl_yields = asyncio.run(measure())
     print(
         f"telemetry: {CYCLES} cycles x {ROUNDS} rounds, loop yields per cycle: "
         f"framework {fw_yields}, floor {fl_yields}",
@@ -160,6 +170,16 @@ def test_bench_telemetry_overhead() -> None:
     report("telemetry floor cycle", fl, "us/cycle", FLOOR_NAME, fl, "1.00x (floor)")
     report("telemetry framework cycle", fw, "us/cycle", FLOOR_NAME, fl, "report only")
     report("telemetry overhead", fw - fl, "us/cycle", FLOOR_NAME, fl, TARGET)
+    extra = persisting - fw
+    met = "met" if extra <= PERSIST_TARGET_US else "MISSED"
+    report(
+        "persist=SaveOnChange, unchanged",
+        extra,
+        "us/cycle",
+        "framework cycle",
+        fw,
+        f"<={PERSIST_TARGET_US} us more than without persistence: {met}",
+    )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,18 @@ def test_new_settings_hold_the_app_mqtt_logging_and_commented_defaults(tmp_path:
     assert ".env" in (project / ".gitignore").read_text().splitlines()
 
 
+def test_new_settings_say_where_device_state_is_kept(tmp_path: Path) -> None:
+    assert cosactl("new", "gas2mqtt", cwd=tmp_path).returncode == 0
+    project = tmp_path / "gas2mqtt"
+    text = (project / "settings.toml").read_text()
+    assert tomllib.loads(text)["store"] == {"backend": "json", "path": "state/store.json"}
+    comment = text[: text.index("[store]")].rsplit("\n\n", 1)[1]
+    for word in ('"sqlite"', '"memory"', '"none"', "GAS2MQTT_STORE_PATH", ".cosactl/dev/"):
+        assert word in comment
+    ignored = (project / ".gitignore").read_text().splitlines()
+    assert "/state/" in ignored and "/.cosactl/" in ignored
+
+
 def test_new_records_the_template_version_and_its_answers(tmp_path: Path) -> None:
     result = cosactl(
         "new",

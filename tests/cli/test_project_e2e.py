@@ -68,6 +68,7 @@ def test_cosactl_test_passes_on_the_generated_project(project: Path) -> None:
     result = cosactl("test", "-q", cwd=project, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "failed" not in result.stdout
+    assert not (project / "state").exists(), "tests keep state in a memory store"
 
 
 def test_manifest_json_lists_every_devices_topics(project: Path) -> None:
@@ -82,6 +83,19 @@ def test_manifest_json_lists_every_devices_topics(project: Path) -> None:
     assert by_name["valve"]["topics"]["set"] == "gas2mqtt/valve/set"
     assert by_name["counter"]["interval"] == 60.0
     assert "MagnetometerPort" in by_name["counter"]["adapters"]
+
+
+def test_manifest_shows_the_store_relative_to_the_project(project: Path) -> None:
+    manifest = json.loads(cosactl("manifest", "--format", "json", cwd=project).stdout)
+    assert manifest["store"] == {
+        "backend": "JsonFileStore",
+        "path": "state/store.json",
+        "default": False,
+    }
+    table = cosactl("manifest", cwd=project).stdout
+    assert "Store: JsonFileStore at state/store.json" in table
+    assert str(project) not in table
+    assert not (project / "state").exists(), "describing the project writes nothing"
 
 
 def test_manifest_asyncapi_is_a_valid_asyncapi_3_document(project: Path) -> None:
@@ -138,6 +152,8 @@ async def test_run_dry_run_publishes_telemetry_and_answers_commands(
                 process.send_signal(signal.SIGTERM)
                 code, output = finish(process)
             assert code == 0, output
+            assert not (project / "state").exists(), "a dry run never writes production state"
+            assert "MemoryStore" in output
     finally:
         broker.stop()
 

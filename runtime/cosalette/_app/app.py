@@ -8,11 +8,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from cosalette._app.description import (
-    AppDescription,
-    LifespanFunc,
-    SupervisionOptions,
-)
 from cosalette._app.registrar import Registrar
 from cosalette._app.registration import (
     DeclaredRegistrations,
@@ -35,7 +30,10 @@ from cosalette._names import validate_mqtt_name
 from cosalette._settings import Settings
 
 if TYPE_CHECKING:
+    from cosalette._app.description import AppDescription
     from cosalette._wiring.runtime import Runtime
+
+LifespanFunc = Callable[[AppContext], contextlib.AbstractAsyncContextManager[None]]
 
 __all__ = ["App", "LifespanFunc", "run_until_shutdown"]
 
@@ -43,6 +41,29 @@ __all__ = ["App", "LifespanFunc", "run_until_shutdown"]
 @contextlib.asynccontextmanager
 async def _noop_lifespan(_: AppContext) -> AsyncIterator[None]:
     yield
+
+
+_DEFAULT_STORE: Any = object()  # store= omitted: the default JSON file store
+
+
+def _is_store_instance(value: object) -> bool:
+    from cosalette._persistence import Store
+
+    return isinstance(value, Store) and not isinstance(value, type)
+
+
+def _declared_store(app_name: str, store: Any) -> Any:
+    """What ``store=`` declares: a Store, a factory (a class counts) or None; omitted → default."""
+    if store is _DEFAULT_STORE:
+        from cosalette._persistence import JsonFileStore
+        from cosalette._store_path import default_store_path
+
+        return JsonFileStore(default_store_path(app_name))
+    if store is None or _is_store_instance(store) or callable(store):
+        return store
+    raise TypeError(
+        f"store must be None, a Store instance, or a callable factory, got {type(store).__name__!r}"
+    )
 
 
 def _positive(name: str, value: float | None) -> None:
@@ -64,7 +85,7 @@ class App(Registrar):
         heartbeat_interval: float | None = 60.0,
         health_check_interval: float | None = 30.0,
         lifespan: LifespanFunc | None = None,
-        store: Any = None,
+        store: Any = _DEFAULT_STORE,
         adapters: Mapping[Any, AdapterSpec] | None = None,
         restart_after_failures: int = 5,
         max_restarts: int = 3,
@@ -72,12 +93,13 @@ class App(Registrar):
         sustained_health_reset: float = 300.0,
         error_type_map: Mapping[type[Exception], str] | None = None,
         settings: Settings | None = None,
+        retained_cleanup: bool | None = None,
     ) -> None:
         validate_mqtt_name(name, what="App name")
-        if store is not None:
-            from cosalette._app.registration import not_supported
-
-            raise not_supported("store= (persistence)", f"App '{name}'")
+        self._store_is_default = store is _DEFAULT_STORE
+        self._store: Any = _declared_store(name, store)
+        self._built_store: Any = None
+        self._retained_cleanup = retained_cleanup
         self._name = name
         self._version = version
         self._description = description
@@ -121,6 +143,8 @@ class App(Registrar):
 
     def describe(self) -> AppDescription:
         """Everything this app declares, frozen: what the runtime and the tools read."""
+        from cosalette._app.description import AppDescription, SupervisionOptions
+
         return AppDescription(
             name=self._name,
             version=self._version,
@@ -140,11 +164,22 @@ class App(Registrar):
                 sustained_health_reset=self._sustained_health_reset,
             ),
             error_type_map=MappingProxyType(dict(self._error_type_map)),
+            store=self._store,
+            store_is_default=self._store_is_default,
+            retained_cleanup=self._retained_cleanup,
         )
 
     def _add(self, reg: _Registration, target: list[Any]) -> None:
+        self._check_persist(reg)
         super()._add(reg, target)
         self._resolved = None
+
+    def _check_persist(self, reg: _Registration) -> None:
+        if self._store is None and getattr(reg, "persist", None) is not None:
+            raise ValueError(
+                f"{reg.label}: persist= requires a store= backend on the App. Pass "
+                f"store=MemoryStore() (or another Store) to App(), or omit store= for the default."
+            )
 
     def _shown(self) -> DeclaredRegistrations:
         """After a start, the resolved registrations (ADR-020); before it, the declared ones."""
@@ -196,9 +231,21 @@ class App(Registrar):
         return self._dry_run
 
     @property
-    def store(self) -> None:
-        """The persistence store (persistence is not supported yet, so always None)."""
-        return None
+    def store(self) -> Any:
+        """The persistence store; a factory's product once the app started (None before)."""
+        if self._store is None or _is_store_instance(self._store):
+            return self._store
+        return self._built_store
+
+    @property
+    def store_is_default(self) -> bool:
+        """True when ``store=`` was omitted and the default JSON file store is used."""
+        return self._store_is_default
+
+    @property
+    def retained_cleanup(self) -> bool | None:
+        """The ``retained_cleanup=`` override (None: decided by the store and the devices)."""
+        return self._retained_cleanup
 
     @property
     def state_factories(self) -> Sequence[Any]:
@@ -254,6 +301,8 @@ class App(Registrar):
             self.adapter(port, impl, dry_run=fake)
             overridden.add(port)
         declared = router.describe()
+        for reg in declared.registrations.telemetry:
+            self._check_persist(reg)
         for port, entry in declared.adapters.items():
             if port not in overridden:
                 self.adapter(port, entry.impl, dry_run=entry.dry_run)
@@ -302,6 +351,7 @@ class App(Registrar):
         try:
             await runtime.prepare()
             self._resolved = runtime.registrations
+            self._built_store = runtime.store
             if on_prepared is not None:
                 on_prepared(runtime)
             await runtime.serve()
@@ -325,26 +375,5 @@ class App(Registrar):
         build_cli(self).main(args=list(args) if args is not None else None, prog_name=self._name)
 
 
-async def run_until_shutdown(
-    app: App,
-    *,
-    mqtt: MqttPort | None = None,
-    settings: Settings | None = None,
-    shutdown_event: asyncio.Event | None = None,
-    clock: ClockPort | None = None,
-    dry_run: bool | None = None,
-    run_periodic: bool = True,
-    adapter_overrides: Mapping[Any, object] | None = None,
-    on_prepared: Callable[[Runtime], None] | None = None,
-) -> None:
-    """Run *app* (see ``App._run_async``): the entry point of the testing kit and the CLIs."""
-    await app._run_async(  # noqa: SLF001 - _app owns the private entry point
-        mqtt=mqtt,
-        settings=settings,
-        shutdown_event=shutdown_event,
-        clock=clock,
-        dry_run=dry_run,
-        run_periodic=run_periodic,
-        adapter_overrides=adapter_overrides,
-        on_prepared=on_prepared,
-    )
+run_until_shutdown = App._run_async  # noqa: SLF001 - _app hands its private entry point out
+"""``run_until_shutdown(app, ...)``: how the testing kit and the CLIs run an App."""

@@ -8,7 +8,6 @@ they cost nothing at import, which every daemon start pays.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -17,9 +16,7 @@ from cosalette._di.adapters import AdapterEntry
 from cosalette._settings import Settings
 
 if TYPE_CHECKING:
-    from cosalette._context import AppContext
-
-LifespanFunc = Callable[["AppContext"], contextlib.AbstractAsyncContextManager[None]]
+    from cosalette._app.app import LifespanFunc
 
 
 class SupervisionOptions(NamedTuple):
@@ -47,6 +44,10 @@ class AppDescription(NamedTuple):
     lifespan: LifespanFunc
     supervision: SupervisionOptions
     error_type_map: Mapping[type[Exception], str]
+    store: Any = None
+    """A Store, a factory of one (parameters injected at start), or None (no persistence)."""
+    store_is_default: bool = False
+    retained_cleanup: bool | None = None
 
 
 class RouterDescription(NamedTuple):

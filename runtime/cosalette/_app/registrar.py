@@ -92,8 +92,12 @@ class Registrar:
 
     @property
     def has_dynamic_entities(self) -> bool:
-        """True when a ``name=`` callable expands into devices at start-up."""
-        return any(r.name_spec is not None for r in self._regs.all())
+        """True when a ``name=`` or ``enabled=`` callable decides the devices at start-up."""
+        return any(
+            r.name_spec is not None or callable(r.enabled)
+            for r in self._regs.all()
+            if not isinstance(r, _PeriodicRegistration)
+        )
 
     def _add(self, reg: _Registration, target: list[Any]) -> None:
         check_unique(reg, self._regs)
@@ -199,7 +203,6 @@ class Registrar:
             validate_name(name, owner)
         for flag, what in (
             (schedule is not None or schedule_spec is not None, "schedule= (cron scheduling)"),
-            (persist is not None, "persist= (persistence)"),
             (group is not None, "group= (coalescing groups)"),
             (triggerable, "triggerable=True (triggerable telemetry)"),
             (retry != 0 or retry_on is not None or backoff is not None, "retry=/backoff="),
@@ -216,10 +219,16 @@ class Registrar:
                 f"{owner}: publish= must be a publish strategy "
                 "such as OnChange() or Every(seconds=30)"
             )
+        if persist is not None and not callable(getattr(persist, "should_save", None)):
+            raise TypeError(
+                f"{owner}: persist= must be a save policy such as SaveOnChange(), "
+                f"SaveOnPublish() or SaveOnShutdown() (combine them with | and &)"
+            )
         reg = _TelemetryRegistration(
             **self._common(name, func, owner, init, is_root, enabled, name_spec, meta),
             interval=spec,
             publish=publish,
+            persist=persist,
         )
         self._add(reg, self._regs.telemetry)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cosalette._app.description import RouterDescription
 from cosalette._app.registrar import Registrar
 from cosalette._app.registration import RegistrationSet, _Registration, check_unique
 from cosalette._di.adapters import AdapterRegistry, AdapterSpec, split_spec
 from cosalette._names import validate_mqtt_name
+
+if TYPE_CHECKING:
+    from cosalette._app.description import RouterDescription
 
 
 class Router(Registrar):
@@ -51,6 +53,8 @@ class Router(Registrar):
 
     def describe(self) -> RouterDescription:
         """Everything this router declares, frozen: what ``include_router`` adopts."""
+        from cosalette._app.description import RouterDescription
+
         return RouterDescription(
             prefix=self._prefix,
             tags=self._tags,

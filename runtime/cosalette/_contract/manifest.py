@@ -10,6 +10,7 @@ import difflib
 import importlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import (
@@ -22,6 +23,7 @@ from cosalette._app.registration import (
 from cosalette._di.adapters import AdapterEntry, describe_impl
 from cosalette._di.plan import callable_label, type_label
 from cosalette._settings import SettingRef, Settings
+from cosalette._stores import Store
 from cosalette._topics import DeviceTopics, app_error_topic, status_topic
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ __all__ = [
     "build_manifest",
     "describe_adapters",
     "describe_interval",
+    "describe_store",
     "diff_manifests",
     "format_manifest_table",
     "manifest_to_json",
@@ -61,6 +64,21 @@ def describe_interval(value: Any) -> Any:
     if isinstance(value, SettingRef):
         return f"setting:{value.field}"
     return "<deferred>"
+
+
+def describe_store(store: object, *, default: bool = False) -> dict[str, Any] | None:
+    """``{"backend", "path", "default"}`` for manifests and logs; None without persistence."""
+    if store is None:
+        return None
+    if not isinstance(store, Store) or isinstance(store, type):
+        name = getattr(store, "__qualname__", type(store).__name__)
+        return {"backend": f"factory {name}", "path": None, "default": False}
+    path = getattr(store, "path", None)
+    return {
+        "backend": type(store).__name__,
+        "path": str(path) if isinstance(path, Path) else None,
+        "default": default,
+    }
 
 
 def describe_adapters(entries: Mapping[Any, AdapterEntry], *, sort: bool = True) -> list[Any]:
@@ -238,6 +256,7 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
         "topics": {"status": status_topic(prefix), "error": app_error_topic(prefix)},
         "devices": devices,
         "adapters": describe_adapters(described.adapters),
+        "store": describe_store(described.store, default=described.store_is_default),
     }
 
 
@@ -300,6 +319,13 @@ def format_manifest_table(manifest: dict[str, Any]) -> str:
         f"App topics: {topics.get('status')} (heartbeat; last will 'offline'), "
         f"{topics.get('error')} (every error).",
     ]
+    store = manifest.get("store")
+    if store is not None:
+        where = f" at {store['path']}" if store.get("path") else ""
+        default = " (the default; set [store] or store= to choose)" if store.get("default") else ""
+        lines += ["", f"Store: {store['backend']}{where}{default}"]
+    elif "store" in manifest:
+        lines += ["", "Store: none (device state is not persisted)"]
     adapters = manifest.get("adapters") or []
     if adapters:
         lines += ["", "Adapters:"]

@@ -5,6 +5,7 @@ the runtime's own wiring code, but adapters are never built or entered: each por
 stand-in (an instance of the chosen class made without calling its constructor), and an
 adapter's constructor parameters are checked by type. ``init=`` factories with a return
 annotation are checked the same way; un-annotated ones are called, as the runtime would.
+A ``DeviceStore`` is bound over a ``NullStore``: the app's own store is never opened.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def check_project(project: Project) -> None:
         providers=app.providers,
         init_factory=_checked_init,
     )
+    if app.store is not None:
+        from cosalette._wiring.stores import DeviceStores
+        from cosalette.stores import NullStore
+
+        injectables.stores = DeviceStores(NullStore())
     _check_adapters(project, app, injectables)
     mqtt = MockMqttClient()
     prefix = settings.mqtt.topic_prefix or app.name
@@ -148,7 +154,14 @@ def check_project(project: Project) -> None:
     try:
         builder.build(regs, run_periodic=True)
     except _ERRORS as exc:
-        raise _by_label(regs.all(), exc) from exc
+        error = _by_label(regs.all(), exc)
+        if app.store is None and "DeviceStore" in str(exc) and project.store_section is not None:
+            hint = (
+                f'{project.settings_path.name} has [store] backend = "none"; '
+                f"choose json, sqlite or memory"
+            )
+            error = ProjectError(f"{error}; {hint}", file=error.file, line=error.line)
+        raise error from exc
 
 
 def _check_adapters(project: Project, app: AppDescription, injectables: Injectables) -> None:

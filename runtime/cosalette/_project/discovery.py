@@ -48,10 +48,14 @@ from cosalette._project.settings_model import (
     read_app_section,
     read_toml,
 )
+from cosalette._project.store import StoreSection, project_store_entry, read_store_section
 from cosalette._settings import Settings
 from cosalette._settings_errors import toml_key_line
 
-__all__ = ["Project", "load_project"]
+__all__ = ["CONFIGURED_STORE", "Project", "load_project"]
+
+CONFIGURED_STORE: Any = object()
+"""``load_project(store=...)`` omitted: the store ``[store]`` configures (or the App default)."""
 
 
 @dataclass(eq=False)
@@ -67,6 +71,8 @@ class Project:
     device_configs: dict[str, type[DeviceConfig]]
     modules: dict[str, types.ModuleType]
     warnings: list[ProjectWarning] = field(default_factory=list)
+    store_section: StoreSection | None = None
+    """The ``[store]`` section, or None when settings.toml has none."""
 
     @property
     def name(self) -> str:
@@ -91,10 +97,17 @@ class Project:
         check_project(self)
 
     def manifest(self) -> dict[str, Any]:
-        """The project's contract: :func:`cosalette.project.build_manifest` with its settings."""
+        """The project's contract: :func:`cosalette.project.build_manifest` with its settings.
+
+        The store's path is relative to the project root, and the App's default store shows
+        as ``$<APP>_STORE_PATH or $XDG_STATE_HOME/<app>/store.json``, the same on every machine.
+        """
         from cosalette._contract.manifest import build_manifest
 
-        return build_manifest(self.app, self.settings)
+        manifest = build_manifest(self.app, self.settings)
+        if "store" in manifest:
+            manifest["store"] = project_store_entry(self.app, self.root)
+        return manifest
 
 
 @dataclass
@@ -299,11 +312,14 @@ def load_project(
     settings_file: str | Path | None = None,
     env_file: str | Path | None = None,
     shared_modules: bool = False,
+    store: Any = CONFIGURED_STORE,
 ) -> Project:
     """Discover the project at *path* and wire its App (nothing is started).
 
     *shared_modules* keeps the project's modules in ``sys.modules`` (used by the testing kit).
-    Every problem is a :class:`ProjectError` naming the file and line.
+    *store* replaces the store ``[store]`` configures (``cosactl dev`` and the testing kit
+    pass theirs): a Store, a factory or None, as for ``App(store=...)``; ``[store]`` is still
+    checked. Every problem is a :class:`ProjectError` naming the file and line.
     """
     root = Path(path).resolve()
     default = root / "settings.toml"
@@ -319,14 +335,24 @@ def load_project(
         raise ProjectError("env file not found", file=env_file)
     data, text = read_toml(settings_path)
     section = read_app_section(data, text, settings_path)
+    store_section = read_store_section(data, text, settings_path)
     by_folder = import_project(root, shared=shared_modules)
     found = _collect(by_folder)
     check_device_sections(data, text, settings_path, found.configs)
     settings_class = compose_settings_class(section.name, root, settings_path, found.configs)
     check_top_level_tables(data, text, settings_path, settings_class)
     settings = load_project_settings(settings_class, settings_path=settings_path, env_file=env_file)
+    if store is CONFIGURED_STORE and store_section is not None:
+        store = store_section.build(root, section.name)
+    extra: dict[str, Any] = {} if store is CONFIGURED_STORE else {"store": store}
     app = _build_app(
-        section, settings, text, settings_path, settings_class=settings_class, dry_run=dry_run
+        section,
+        settings,
+        text,
+        settings_path,
+        settings_class=settings_class,
+        dry_run=dry_run,
+        **extra,
     )
     for stem, config in found.configs.items():
         app.provide(config, _section_getter(stem))
@@ -347,6 +373,7 @@ def load_project(
         device_configs=dict(found.configs),
         modules={m.__name__: m for mods in by_folder.values() for m in mods},
         warnings=_unused_sections(data, text, settings_path, app, found, stems),
+        store_section=store_section,
     )
     for warning in project.warnings:
         warnings.warn(warning, stacklevel=2)

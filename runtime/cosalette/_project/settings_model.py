@@ -27,6 +27,7 @@ from cosalette._settings_file import (
 )
 
 __all__ = [
+    "DISCOVERY_TABLES",
     "AppSection",
     "check_device_sections",
     "check_top_level_tables",
@@ -37,6 +38,10 @@ __all__ = [
     "read_toml",
     "settings_project_error",
 ]
+
+
+DISCOVERY_TABLES = ("app", "store")
+"""Top-level tables discovery reads itself (they are not part of the Settings class)."""
 
 
 class AppSection(BaseModel):
@@ -133,12 +138,16 @@ def check_device_sections(
 def check_top_level_tables(
     data: Mapping[str, Any], text: str, path: Path, settings_class: type[Settings]
 ) -> None:
-    """Reject a top-level table (or key) that neither ``[app]`` nor *settings_class* declares."""
+    """Reject a top-level table (or key) that neither discovery (``[app]``, ``[store]``) nor
+    *settings_class* declares."""
     sensitive = bool(settings_class.model_config.get("case_sensitive", False))
     for key, value in data.items():
-        if key == "app" or field_info(settings_class, key, sensitive=sensitive) is not None:
+        declared = field_info(settings_class, key, sensitive=sensitive) is not None
+        if key in DISCOVERY_TABLES or declared:
             continue
-        known = ", ".join(f"[{t}]" for t in sorted({"app", *settings_class.model_fields}))
+        known = ", ".join(
+            f"[{t}]" for t in sorted({*DISCOVERY_TABLES, *settings_class.model_fields})
+        )
         table = isinstance(value, dict)
         what = f"[{key}] is not a known table" if table else f"{key}: unknown setting"
         raise ProjectError(

@@ -12,6 +12,7 @@ from cosalette._app.registration import _CommandRegistration
 from cosalette._context import Command, CommandInbox, DeviceContext, monotonic
 from cosalette._di.plan import Param
 from cosalette._health import HealthReporter
+from cosalette._persistence import DeviceStore
 from cosalette._runners.fifo import EntityQueue
 from cosalette._runners.payloads import (
     InvalidPayloadError,
@@ -23,6 +24,7 @@ from cosalette._runners.payloads import (
 )
 from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.stepping import run_with_timeout
+from cosalette._runners.telemetry import save_quietly
 
 
 @dataclass
@@ -50,8 +52,10 @@ class CommandEntity:
         handlers: Sequence[BoundCommand],
         reporting: DeviceReporting,
         health: HealthReporter,
+        store: DeviceStore | None = None,
     ) -> None:
         self._ctx = ctx
+        self._store = store
         self._handlers = list(handlers)
         self._by_sub = {h.reg.sub: h for h in handlers if h.reg.sub is not None}
         self._sub_key = handlers[0].reg.sub_key
@@ -116,6 +120,10 @@ class CommandEntity:
                 self._failed = True
                 await self._reporting.error(exc, what=bound.label)
             return
+        finally:
+            store = self._store
+            if store is not None and store.dirty:  # after every invocation that changed it
+                save_quietly(store, bound.label)
         if self._failed:
             self._failed = False
             self._reporting.recovered(bound.label)

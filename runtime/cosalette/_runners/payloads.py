@@ -21,7 +21,12 @@ class PayloadTooLargeError(ValueError):
     """An inbound payload over ``mqtt.max_payload_bytes``."""
 
 
+class StoreCorruptError(OSError):
+    """The store file could not be read; it was kept aside and the state starts empty."""
+
+
 FRAMEWORK_ERROR_TYPES: dict[type[Exception], str] = {
+    StoreCorruptError: "store_corrupt",
     InvalidPayloadError: "invalid_payload",
     UnknownCommandError: "unknown_command",
     PayloadTooLargeError: "payload_too_large",

@@ -7,6 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from cosalette._persistence import DeviceStore
+from cosalette._runners.telemetry import save_quietly
+
 logger = logging.getLogger("cosalette.periodic")
 
 
@@ -22,6 +25,7 @@ class PeriodicRunner:
         interval: float,
         sleep: Callable[[float], Awaitable[None]],
         shutdown_event: asyncio.Event,
+        store: DeviceStore | None = None,
     ) -> None:
         self.name = name
         self._func = func
@@ -29,6 +33,7 @@ class PeriodicRunner:
         self._interval = interval
         self._sleep = sleep
         self._shutdown = shutdown_event
+        self._store = store
 
     async def tick(self) -> None:
         """Run the handler once; errors are logged with their traceback, never raised."""
@@ -38,6 +43,8 @@ class PeriodicRunner:
             raise
         except Exception:
             logger.exception("Periodic task '%s' failed; it runs again next interval", self.name)
+        if self._store is not None and self._store.dirty:
+            save_quietly(self._store, f"periodic '{self.name}'")
 
     async def run(self) -> None:
         """Sleep, then tick, until shutdown."""

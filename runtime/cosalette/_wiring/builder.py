@@ -18,6 +18,7 @@ from cosalette._di.plan import InjectionPlan, logger_for
 from cosalette._errors import ErrorPublisher
 from cosalette._health import HealthReporter
 from cosalette._mqtt.port import MqttPort
+from cosalette._persistence import DeviceStore
 from cosalette._runners.command import (
     BoundCommand,
     CommandEntity,
@@ -46,6 +47,7 @@ class DeviceUnit:
     device_func: Any = None
     device_kwargs: dict[str, object] = field(default_factory=dict)
     adapters_used: tuple[Any, ...] = ()
+    store: DeviceStore | None = None
 
 
 @dataclass
@@ -103,6 +105,10 @@ class WiringBuilder:
         providers = self.injectables.for_handler(reg, ctx)
         return self.injectables.bind(plan, providers, owner=reg.label)
 
+    def _store(self, name: str) -> DeviceStore | None:
+        stores = self.injectables.stores
+        return stores.for_device(name) if stores is not None else None
+
     def _reporting(self, name: str, is_root: bool) -> DeviceReporting:
         return DeviceReporting(name, is_root, self.errors, self.health, logger_for(name))
 
@@ -128,6 +134,8 @@ class WiringBuilder:
                 strategy=strategy,
                 reporting=reporting,
                 label=reg.label,
+                store=self._store(reg.name),
+                persist=reg.persist,
             )
             units.append(
                 DeviceUnit(
@@ -157,6 +165,7 @@ class WiringBuilder:
                     device_func=dev.func,
                     device_kwargs=kwargs,
                     adapters_used=self._adapters_used(dev.plan),
+                    store=self._store(dev.name),
                 )
             )
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
@@ -173,6 +182,7 @@ class WiringBuilder:
             interval=reg.interval,
             sleep=ctx.sleep,
             shutdown_event=self.shutdown_event,
+            store=self._store(reg.name),
         )
 
     def _command_units(self, regs: tuple[ResolvedCommand, ...]) -> list[DeviceUnit]:
@@ -195,7 +205,13 @@ class WiringBuilder:
                 bound.append(BoundCommand(reg, kwargs, payload_params, topic_params, reg.timeout))
                 used.extend(self._adapters_used(reg.plan))
             reporting = self._reporting(name, is_root)
-            entity = CommandEntity(ctx=ctx, handlers=bound, reporting=reporting, health=self.health)
+            entity = CommandEntity(
+                ctx=ctx,
+                handlers=bound,
+                reporting=reporting,
+                health=self.health,
+                store=self._store(name),
+            )
             units.append(
                 DeviceUnit(
                     name,

@@ -12,14 +12,18 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import _Registration, _return_type, check_init_product
 from cosalette._clock import ClockPort
 from cosalette._context import DeviceContext
 from cosalette._di.adapters import call_injected
-from cosalette._di.plan import InjectionPlan, bind, logger_for
+from cosalette._di.plan import InjectionError, InjectionPlan, bind, logger_for
+from cosalette._persistence import DeviceStore
 from cosalette._settings import Settings
+
+if TYPE_CHECKING:
+    from cosalette._wiring.stores import DeviceStores
 
 __all__ = ["InitFactoryCall", "Injectables", "call_init"]
 
@@ -66,6 +70,8 @@ class Injectables:
         self._extra = {key: make(settings) for key, make in (providers or {}).items()}
         self._init_factory = init_factory
         self._adapter_arguments: list[_AdapterArgument] = []
+        self.stores: DeviceStores | None = None
+        """The run's device stores, once the app's store is built (None: no persistence)."""
 
     def framework(self) -> dict[Any, object]:
         """Settings and clock: what adapter factories and every handler may ask for."""
@@ -94,6 +100,8 @@ class Injectables:
             providers[DeviceContext] = ctx
         if reg.config is not None:
             providers[type(reg.config)] = reg.config
+        if self.stores is not None:
+            providers[DeviceStore] = self.stores.for_device(reg.name)
         if reg.init is not None:
             product = self._init_factory(reg, providers)
             providers[type(product)] = product
@@ -106,6 +114,15 @@ class Injectables:
         self, plan: InjectionPlan, providers: Mapping[Any, object], *, owner: str
     ) -> dict[str, object]:
         """Keyword arguments for *plan*; arguments holding an adapter are remembered."""
+        needs_store = any(
+            p.annotation is DeviceStore and not (p.optional or p.has_default)
+            for p in plan.injected()
+        )
+        if self.stores is None and needs_store:
+            raise InjectionError(
+                f"{owner}: asks for a DeviceStore, but the app has no store (store=None); "
+                f"pass store=JsonFileStore(path), MemoryStore(), ... to App() or omit store="
+            )
         kwargs = bind(plan, providers, owner=owner)
         by_identity = {id(instance): port for port, instance in self.adapters.items()}
         for name, value in kwargs.items():

@@ -24,16 +24,25 @@ from cosalette._errors import ErrorPublisher, StartupError
 from cosalette._health import HealthCheckRunner, HealthReporter, build_will_config
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort
 from cosalette._runners.device import run_device
-from cosalette._runners.payloads import FRAMEWORK_ERROR_TYPES, PayloadTooLargeError
+from cosalette._runners.payloads import (
+    FRAMEWORK_ERROR_TYPES,
+    PayloadTooLargeError,
+    StoreCorruptError,
+)
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.supervisor import TaskSupervisor
+from cosalette._runners.telemetry import save_quietly
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry
+from cosalette._store_io import write_behind
+from cosalette._stores import Store
 from cosalette._topics import DeviceTopics, set_topic_targets
 from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
+from cosalette._wiring.cleanup import cleanup_enabled, clear_stale_entities, warn_if_ephemeral
 from cosalette._wiring.injectables import Injectables
 from cosalette._wiring.resolve import resolve_registrations
+from cosalette._wiring.stores import DeviceStores, build_store
 
 __all__ = ["Runtime", "default_mqtt", "install_signal_handlers"]
 
@@ -85,6 +94,7 @@ class Runtime:
         )
         self.health = HealthReporter(self.mqtt, self.prefix, app.version, self.clock)
         self.registrations: ResolvedRegistrations = Registrations()
+        self.store: Store | None = None
         self.injectables = Injectables(
             settings=settings,
             settings_class=app.settings_class,
@@ -108,6 +118,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self.health_checks: HealthCheckRunner | None = None
         self._served = False
+        self._cleanup_done = False
 
     # --- phase 1 and 2: resolve, adapters, lifespan, wiring ------------------------------
 
@@ -126,6 +137,7 @@ class Runtime:
     async def _prepare(self) -> None:
         self.registrations = resolve_registrations(self.app.registrations, self.settings)
         await self.adapters.start()
+        self._open_stores()
         context = AppContext(settings=self.settings, adapters=self.injectables.adapters)
         await self._stack.enter_async_context(self.app.lifespan(context))
         self.builder = WiringBuilder(
@@ -137,7 +149,17 @@ class Runtime:
             health=self.health,
         )
         self.wiring = self.builder.build(self.registrations, run_periodic=self.run_periodic)
+        if self.injectables.stores is not None:
+            self.injectables.stores.save_changed()  # what init= factories changed
         self._build_routes(self.wiring)
+
+    def _open_stores(self) -> None:
+        self.store = build_store(self.app.store, self.injectables.for_adapters())
+        if self.store is None:
+            logger.info("%s: persistence is off (store=None)", self.app.name)
+            return
+        logger.info("%s: device state is kept in %s", self.app.name, self.store)
+        self.injectables.stores = DeviceStores(self.store, wrap=write_behind)
 
     def periodic_runner(self, name: str) -> PeriodicRunner:
         """A runner for periodic task *name* of this prepared run (``tick_periodic``)."""
@@ -212,9 +234,15 @@ class Runtime:
             self.mqtt.on_message(self.on_message)
         on_connect = getattr(self.mqtt, "on_connect", None)
         if callable(on_connect):
+            # Callbacks run in order, ahead of the backlog: gone entities are cleared on the
+            # first connect, before availability is announced.
+            on_connect(self._clear_stale_once)
             on_connect(self.health.republish_availability)
         if isinstance(self.mqtt, MqttLifecycle):
             await self.mqtt.start()
+        await self._report_store_problems()
+        if not callable(on_connect):
+            await self._clear_stale_once()
         for unit in self.wiring.units:
             await self.health.publish_device_available(unit.name, is_root=unit.is_root)
         await self.health.publish_heartbeat()
@@ -223,6 +251,22 @@ class Runtime:
         for topic in self.command_topics():
             await self.mqtt.subscribe(topic)
         await self.shutdown_event.wait()
+
+    async def _report_store_problems(self) -> None:
+        """Publish, once, each store file that was kept aside as corrupt."""
+        stores = self.injectables.stores
+        for problem in stores.take_problems() if stores is not None else ():
+            await self.errors.publish(StoreCorruptError(problem.message))
+
+    async def _clear_stale_once(self) -> None:
+        """Clear the retained topics of entities gone since the last run (first connect only)."""
+        stores = self.injectables.stores
+        if self._cleanup_done or stores is None:
+            return
+        self._cleanup_done = True
+        if cleanup_enabled(self.app, self.store):
+            warn_if_ephemeral(self.app)
+            await clear_stale_entities(self.mqtt, stores.backend, self.prefix, self.registrations)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         self._tasks.append(asyncio.ensure_future(coro))
@@ -266,10 +310,14 @@ class Runtime:
             return unit.telemetry.run
         if unit.device_func is not None:
 
-            def start(u: DeviceUnit = unit) -> Awaitable[None]:
+            async def start(u: DeviceUnit = unit) -> None:
                 if u.device_commands is not None:
                     u.device_commands.reset()
-                return run_device(u.device_func, u.device_kwargs, u.ctx)
+                try:
+                    await run_device(u.device_func, u.device_kwargs, u.ctx)
+                finally:
+                    if u.store is not None and u.store.dirty:
+                        save_quietly(u.store, f"device '{u.name}'")
 
             return start
         return None
@@ -283,6 +331,7 @@ class Runtime:
         while not self.shutdown_event.is_set():
             await self._sleep(interval)
             if not self.shutdown_event.is_set():
+                await self._report_store_problems()  # failed background writes, once each
                 await self.health.publish_heartbeat()
 
     def _start_health_checks(self, wiring: Wiring) -> None:
@@ -337,7 +386,12 @@ class Runtime:
                         with contextlib.suppress(Exception):
                             await asyncio.wait_for(queue.queue.join(), TEARDOWN_GRACE)
                         await queue.queue.cancel()
+        stores = self.injectables.stores
+        if stores is not None:
+            stores.save_changed()
+            await asyncio.to_thread(stores.close)  # waits for pending writes, off the loop
         if self._served:
+            await self._report_store_problems()  # a write that failed during the run
             await self.health.shutdown()
         try:
             await self._stack.aclose()

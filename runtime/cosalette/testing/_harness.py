@@ -67,9 +67,14 @@ class AppHarness:
         run_periodic: bool = False,
         settings_class: type[Settings] = Settings,
         app: App | None = None,
+        store: Any = None,
         **settings_overrides: Any,
     ) -> Self:
-        """A harness around a fresh App (or *app*), with settings from *settings_overrides*."""
+        """A harness around a fresh App (or *app*), with settings from *settings_overrides*.
+
+        A fresh App has no store unless *store* is given (``MemoryStore()`` keeps it in the
+        test: ``store._data`` shows what was saved).
+        """
         if app is None:
             app = App(
                 name=name,
@@ -77,6 +82,7 @@ class AppHarness:
                 dry_run=dry_run,
                 lifespan=lifespan,
                 settings_class=settings_class,
+                store=store,
             )
         return cls(
             app=app,

@@ -1,9 +1,11 @@
 """A harness over a discovered project: its App in dry-run, MockMqttClient and FakeClock.
 
 Settings come from the project's ``settings.toml`` plus keyword overrides; the environment and
-``.env`` are ignored, so a test does not depend on the machine it runs on. The project's
-modules stay importable (a shared load), so ``from adapters.magnetometer import
-FakeMagnetometer`` in a test gives the class the app uses.
+``.env`` are ignored, so a test does not depend on the machine it runs on. The app keeps its
+devices' state in a fresh ``MemoryStore`` unless the test chooses a store (``store=``), so a
+test never writes the project's real state files. The project's modules stay importable (a
+shared load), so ``from adapters.magnetometer import FakeMagnetometer`` in a test gives the
+class the app uses.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ class ProjectHarness(AppHarness):
     def __init__(self, *, project: Project, settings: Settings, **kwargs: Any) -> None:
         super().__init__(app=project.app, settings=settings, **kwargs)
         self.project = project
+
+    @property
+    def store(self) -> Any:
+        """The app's store (a ``MemoryStore`` unless chosen): seed or read ``store._data``.
+
+        None when persistence is off; a factory's store exists once the harness started.
+        """
+        return self.app.store
 
     def _port(self, port: Any) -> Any:
         ports = self.app.adapters
@@ -93,8 +103,21 @@ def find_project_root(*starts: str | Path) -> Path | None:
     return find(*starts)
 
 
-def project_harness(path: str | Path = ".", **settings_overrides: Any) -> ProjectHarness:
-    """A harness over the project at *path*: dry-run adapters, MockMqttClient, FakeClock."""
-    project = load_project(path, dry_run=True, shared_modules=True)
+_MEMORY: Any = object()
+
+
+def project_harness(
+    path: str | Path = ".", *, store: Any = _MEMORY, **settings_overrides: Any
+) -> ProjectHarness:
+    """A harness over the project at *path*: dry-run adapters, MockMqttClient, FakeClock.
+
+    The app's store is a fresh ``MemoryStore()``, whatever ``[store]`` says; *store* chooses
+    another (a Store, a factory, or None to turn persistence off).
+    """
+    if store is _MEMORY:
+        from cosalette.stores import MemoryStore
+
+        store = MemoryStore()
+    project = load_project(path, dry_run=True, shared_modules=True, store=store)
     settings = project_test_settings(project, **settings_overrides)
     return ProjectHarness(project=project, settings=settings)

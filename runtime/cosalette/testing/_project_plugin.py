@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -10,12 +10,25 @@ if TYPE_CHECKING:
     from cosalette.testing._project import ProjectHarness
 
 
+def _chosen_store(request: pytest.FixtureRequest) -> Any:
+    """A ``project_store`` fixture's value when the tests define one, else a MemoryStore."""
+    try:
+        return request.getfixturevalue("project_store")
+    except pytest.FixtureLookupError:
+        from cosalette.stores import MemoryStore
+
+        return MemoryStore()
+
+
 @pytest.fixture
 def project_harness(request: pytest.FixtureRequest) -> ProjectHarness:
     """A ProjectHarness over the nearest project above the test file (or the rootdir).
 
-    The app runs with its fake adapters, a MockMqttClient and a FakeClock; start it with
-    ``async with project_harness:`` or ``await project_harness.start()``.
+    The app runs with its fake adapters, a MockMqttClient, a FakeClock and a fresh
+    MemoryStore (``project_harness.store``, never the project's state files); a
+    ``project_store`` fixture of the tests' own chooses another store (or None: no
+    persistence). Start it with ``async with project_harness:`` or
+    ``await project_harness.start()``.
     """
     from cosalette.testing._project import find_project_root, project_harness as make
 
@@ -26,4 +39,4 @@ def project_harness(request: pytest.FixtureRequest) -> ProjectHarness:
             f"{request.config.rootpath}; run the tests inside a cosalette project",
             pytrace=False,
         )
-    return make(root)
+    return make(root, store=_chosen_store(request))

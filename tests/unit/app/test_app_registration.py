@@ -69,7 +69,8 @@ def test_app_properties_reflect_constructor_arguments() -> None:
     assert app.settings_class is MySettings
     assert isinstance(app.settings, MySettings)
     assert app.settings.poll == 12.0
-    assert app.store is None
+    assert type(app.store).__name__ == "JsonFileStore"  # store= omitted: the default store
+    assert app.store_is_default is True
     assert list(app.adapters) == []
     assert app.has_dynamic_entities is False
     assert app.devices == () or list(app.devices) == []

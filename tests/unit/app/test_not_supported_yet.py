@@ -19,7 +19,6 @@ async def _poll() -> dict[str, object]:
         {"schedule": "0 0 6 * * ?"},
         {"group": "optolink"},
         {"triggerable": True},
-        {"persist": object()},
     ],
 )
 def test_unsupported_telemetry_options_say_not_supported_yet(kwargs: dict[str, Any]) -> None:
@@ -29,11 +28,6 @@ def test_unsupported_telemetry_options_say_not_supported_yet(kwargs: dict[str, A
     with pytest.raises(NotImplementedError, match="not supported yet"):
         app.add_telemetry("t", _poll, interval=1, **kwargs)
     assert app.registered_names() == frozenset()
-
-
-def test_app_store_is_not_supported_yet() -> None:
-    with pytest.raises(NotImplementedError, match="not supported yet"):
-        App("bridge", store=object())
 
 
 def test_state_react_and_stream_are_not_supported_yet() -> None:

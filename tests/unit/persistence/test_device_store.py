@@ -137,11 +137,39 @@ def test_reload_discards_unsaved_changes() -> None:
 )
 def test_access_before_load_is_a_clear_error(use: object) -> None:
     store = DeviceStore(MemoryStore(), "dev")
-    with pytest.raises(RuntimeError, match=r"'dev'.*before load\(\)"):
+    with pytest.raises(
+        RuntimeError, match=r"DeviceStore\.load\(\) must be called before accessing data.*'dev'"
+    ):
         use(store)  # type: ignore[operator]
 
 
-def test_save_before_load_does_not_wipe_stored_state() -> None:
+def test_save_before_load_is_a_clear_error_and_leaves_stored_state() -> None:
     backend = MemoryStore({"dev": {"total": 7}})
-    DeviceStore(backend, "dev").save()
+    store = DeviceStore(backend, "dev")
+    with pytest.raises(RuntimeError, match=r"'dev'.*load\(\) must run first"):
+        store.save()
     assert backend.load("dev") == {"total": 7}
+    assert not store.dirty
+
+
+def test_save_after_a_failed_load_is_still_refused() -> None:
+    class Broken:
+        def load(self, key: str) -> dict[str, object] | None:
+            raise ValueError("corrupt row")
+
+        def save(self, key: str, data: dict[str, object]) -> None:
+            raise AssertionError("must not be called")
+
+    store = DeviceStore(Broken(), "dev")
+    with pytest.raises(ValueError, match="corrupt row"):
+        store.load()
+    with pytest.raises(RuntimeError, match="load\\(\\) must run first"):
+        store.save()
+
+
+def test_repr_names_the_key_and_dirtiness() -> None:
+    store, _ = loaded({"a": 1})
+    assert repr(store) == "DeviceStore(key='dev', dirty=False)"
+    store["a"] = 2
+    assert repr(store) == "DeviceStore(key='dev', dirty=True)"
+    assert repr(DeviceStore(MemoryStore(), "k")) == "DeviceStore(key='k', dirty=False)"

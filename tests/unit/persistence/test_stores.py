@@ -1,10 +1,10 @@
-"""Store backends: what is saved comes back, across instances, and corrupt files lose nothing."""
+"""Every store backend: what is saved comes back; the in-memory stores and their reprs.
+
+The file-backed stores have their own files: test_json_file_store.py, test_sqlite_store.py.
+"""
 
 from __future__ import annotations
 
-import json
-import logging
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +57,13 @@ def test_null_store_forgets_everything() -> None:
     store = NullStore()
     store.save("k", {"a": 1})
     assert store.load("k") is None
+    assert repr(store) == "NullStore()"
+
+
+def test_memory_store_repr_lists_its_keys() -> None:
+    store = MemoryStore({"a": {}})
+    store.save("b", {"x": 1})
+    assert repr(store) == "MemoryStore(keys=['a', 'b'])"
 
 
 class TestMemoryStore:
@@ -83,108 +90,3 @@ class TestMemoryStore:
         assert store._data == {"dev": {"a": 1}}
         store._data["other"] = {"b": 2}
         assert store.load("other") == {"b": 2}
-
-
-class TestJsonFileStore:
-    def test_file_is_one_json_object_keyed_by_device(self, tmp_path: Path) -> None:
-        path = tmp_path / "state.json"
-        store = JsonFileStore(path)
-        store.save("a", {"x": 1})
-        store.save("b", {"y": 2})
-        assert json.loads(path.read_text(encoding="utf-8")) == {"a": {"x": 1}, "b": {"y": 2}}
-
-    def test_persists_across_instances_and_creates_parents(self, tmp_path: Path) -> None:
-        path = tmp_path / "deep" / "er" / "state.json"
-        JsonFileStore(path).save("dev", STATE)
-        assert JsonFileStore(str(path)).load("dev") == STATE
-
-    def test_atomic_write_leaves_no_temp_file(self, tmp_path: Path) -> None:
-        store = JsonFileStore(tmp_path / "state.json")
-        for i in range(3):
-            store.save("dev", {"i": i})
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
-
-    def test_failed_write_keeps_the_old_file_and_no_temp(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        path = tmp_path / "state.json"
-        store = JsonFileStore(path)
-        store.save("dev", {"ok": True})
-
-        def crash(src: object, dst: object) -> None:
-            raise OSError("disk gone")
-
-        monkeypatch.setattr("cosalette._persistence.os.replace", crash)
-        with pytest.raises(OSError, match="disk gone"):
-            store.save("dev", {"ok": False})
-        monkeypatch.undo()
-        assert store.load("dev") == {"ok": True}
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
-
-    def test_corrupt_file_loads_as_empty_with_a_warning(
-        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        path = tmp_path / "state.json"
-        path.write_text("{not json", encoding="utf-8")
-        with caplog.at_level(logging.WARNING):
-            assert JsonFileStore(path).load("dev") is None
-        assert "state.json" in caplog.text
-        assert path.read_text(encoding="utf-8") == "{not json"
-
-    def test_saving_over_a_corrupt_file_preserves_it(self, tmp_path: Path) -> None:
-        path = tmp_path / "state.json"
-        path.write_text("{not json", encoding="utf-8")
-        store = JsonFileStore(path)
-        store.save("dev", {"a": 1})
-        assert store.load("dev") == {"a": 1}
-        backups = [p for p in tmp_path.iterdir() if p.name.startswith("state.json.corrupt-")]
-        assert len(backups) == 1
-        assert backups[0].read_text(encoding="utf-8") == "{not json"
-
-    def test_two_corruptions_keep_two_backups(self, tmp_path: Path) -> None:
-        path = tmp_path / "state.json"
-        store = JsonFileStore(path)
-        garbage = [b"[1, 2]", b"\xff\xfe not utf-8"]
-        for content in garbage:
-            path.write_bytes(content)
-            store.save("dev", {"a": 1})
-        backups = sorted(p.read_bytes() for p in tmp_path.glob("state.json.corrupt-*"))
-        assert backups == sorted(garbage)
-        assert store.load("dev") == {"a": 1}
-
-    def test_blank_file_is_simply_empty(self, tmp_path: Path) -> None:
-        path = tmp_path / "state.json"
-        path.write_text("", encoding="utf-8")
-        store = JsonFileStore(path)
-        assert store.load("dev") is None
-        store.save("dev", {"a": 1})
-        assert list(tmp_path.glob("*.corrupt-*")) == []
-
-
-class TestSqliteStore:
-    def test_persists_across_instances(self, tmp_path: Path) -> None:
-        path = tmp_path / "sub" / "state.db"
-        first = SqliteStore(path)
-        first.save("dev", STATE)
-        first.close()
-        second = SqliteStore(str(path))
-        assert second.load("dev") == STATE
-        second.close()
-
-    def test_uses_wal_and_the_documented_table(self, tmp_path: Path) -> None:
-        path = tmp_path / "state.db"
-        store = SqliteStore(path)
-        store.save("dev", {"a": 1})
-        conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        rows = conn.execute("SELECT key, data FROM store").fetchall()
-        conn.close()
-        store.close()
-        assert [(key, json.loads(data)) for key, data in rows] == [("dev", {"a": 1})]
-
-    def test_close_is_idempotent_and_use_after_close_fails(self, tmp_path: Path) -> None:
-        store = SqliteStore(tmp_path / "state.db")
-        store.close()
-        store.close()
-        with pytest.raises(RuntimeError, match="closed"):
-            store.load("dev")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from _project_files import write_project
 
+from cosalette import JsonFileStore, MemoryStore
 from cosalette.project import ProjectError
 from cosalette.testing._project import ProjectHarness, find_project_root, project_harness
 
@@ -118,3 +119,112 @@ def test_fixture_in_a_projects_own_tests(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, textwrap.indent(result.stdout + result.stderr, "  ")
     assert "2 passed" in result.stdout
+
+
+KEEPER = """\
+import cosalette
+
+router = cosalette.Router()
+
+
+@router.telemetry("keeper", interval=10)
+async def keeper(store: cosalette.DeviceStore) -> dict[str, object]:
+    count = int(str(store.get("count", 0))) + 1
+    store["count"] = count
+    return {"count": count}
+"""
+
+
+def _keeper_project(root: Path) -> Path:
+    settings = '[app]\nname = "gas2mqtt"\n\n[store]\nbackend = "json"\npath = "state/store.json"\n'
+    return write_project(root, {"settings.toml": settings, "devices/keeper.py": KEEPER}, base=False)
+
+
+async def test_harness_keeps_state_in_a_memory_store_not_the_projects_file(
+    tmp_path: Path, clean_modules: object
+) -> None:
+    root = _keeper_project(tmp_path)
+    harness = project_harness(root)
+    assert isinstance(harness.store, MemoryStore)
+    async with harness:
+        harness.assert_state("keeper", {"count": 1})
+        await harness.advance_time(20)
+        harness.assert_state("keeper", {"count": 3})
+    assert harness.store._data["keeper"] == {"count": 3}
+    assert not (root / "state").exists(), "tests never write the project's state files"
+
+
+async def test_harness_store_can_be_seeded_and_each_harness_has_its_own(
+    tmp_path: Path, clean_modules: object
+) -> None:
+    root = _keeper_project(tmp_path)
+    seeded = project_harness(root)
+    seeded.store._data["keeper"] = {"count": 41}
+    async with seeded:
+        seeded.assert_state("keeper", {"count": 42})
+    fresh = project_harness(root)
+    assert fresh.store is not seeded.store
+    async with fresh:
+        fresh.assert_state("keeper", {"count": 1})
+
+
+async def test_harness_store_can_be_chosen(tmp_path: Path, clean_modules: object) -> None:
+    root = _keeper_project(tmp_path)
+    chosen = JsonFileStore(tmp_path / "test-store.json")
+    harness = project_harness(root, store=chosen)
+    assert harness.store is chosen
+    async with harness:
+        harness.assert_state("keeper", {"count": 1})
+    assert JsonFileStore(tmp_path / "test-store.json").load("keeper") == {"count": 1}
+    off = project_harness(write_project(tmp_path / "plain"), store=None)
+    assert off.store is None and off.app.store is None
+
+
+def test_fixture_gives_a_project_a_memory_store_or_the_one_it_chooses(tmp_path: Path) -> None:
+    """``cosactl test``: the fixture's harness saves into ``harness.store._data``, unless the
+    tests define a ``project_store`` fixture."""
+    root = _keeper_project(tmp_path)
+    write_project(
+        root,
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["."]\n',
+            "tests/test_keeper.py": """\
+                from cosalette import MemoryStore
+
+
+                async def test_keeper_saves_its_count(project_harness):
+                    assert isinstance(project_harness.store, MemoryStore)
+                    async with project_harness as harness:
+                        await harness.advance_time(10)
+                    assert harness.store._data["keeper"] == {"count": 2}
+                """,
+            "tests/test_keeper_on_disk.py": """\
+                import pytest
+                from cosalette import JsonFileStore
+
+
+                @pytest.fixture
+                def project_store(tmp_path):
+                    return JsonFileStore(tmp_path / "store.json")
+
+
+                async def test_a_project_store_fixture_chooses_the_store(project_harness, tmp_path):
+                    async with project_harness as harness:
+                        harness.assert_state("keeper", {"count": 1})
+                    assert JsonFileStore(tmp_path / "store.json").load("keeper") == {"count": 1}
+                """,
+        },
+        base=False,
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:asyncio", "-p", "no:cacheprovider"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, textwrap.indent(result.stdout + result.stderr, "  ")
+    assert "2 passed" in result.stdout
+    assert not (root / "state").exists()
