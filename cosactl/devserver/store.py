@@ -47,9 +47,5 @@ def refresh_stores(runtime: Runtime) -> None:
     the new code continue from that state instead of from the state at the save.
     """
     stores = runtime.injectables.stores
-    if stores is None:
-        return
-    for name in {reg.name for reg in runtime.registrations.all()}:
-        view = stores.for_device(name)
-        if not view.dirty:
-            view.load()
+    if stores is not None:
+        stores.reload_unchanged()

@@ -86,6 +86,12 @@ class DeviceStores:
             self._views[name] = view
         return view
 
+    def reload_unchanged(self) -> None:
+        """Read again every store this run has not changed (another process saved since)."""
+        for view in self._views.values():
+            if not view.dirty:
+                view.load()
+
     def take_problems(self) -> list[StoreProblem]:
         """Problems found since the last call: unreadable state, files kept aside, failed writes."""
         found, self._problems = self._problems, []
