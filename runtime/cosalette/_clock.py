@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 from typing import Protocol, runtime_checkable
 
@@ -30,3 +31,7 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         """Sleep for *seconds* using ``asyncio.sleep``."""
         await asyncio.sleep(seconds)
+
+    def wall_now(self) -> datetime.datetime:
+        """Local wall-clock time (cron schedules fire by it)."""
+        return datetime.datetime.now().astimezone()

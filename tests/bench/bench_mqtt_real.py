@@ -293,13 +293,17 @@ async def _running(coro: Any) -> AsyncIterator[asyncio.Task[Any]]:
             await task
 
 
-async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
-    """Round-trip times in microseconds: (cosalette app, raw echo)."""
-    app = cosalette.App("bench", heartbeat_interval=None, health_check_interval=None)
+async def measure_round_trips(port: int) -> tuple[list[float], list[float], list[float]]:
+    """Round-trip times in microseconds: (cosalette command, raw echo, cosalette trigger)."""
+    app = cosalette.App("bench", heartbeat_interval=None, health_check_interval=None, store=None)
 
     @app.command("valve")
     async def valve(payload: str) -> dict[str, Any]:
         return {"state": payload}
+
+    @app.telemetry("sensor", interval=3600, triggerable=True)
+    async def sensor(trigger: cosalette.TriggerPayload) -> dict[str, Any]:
+        return {"state": trigger.raw}
 
     settings: cosalette.Settings = make_settings(
         mqtt={"host": HOST, "port": port, "client_id": "bench-app"}
@@ -307,6 +311,7 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
     shutdown = asyncio.Event()
     ours: list[float] = []
     floor: list[float] = []
+    triggered: list[float] = []
     async with (
         aiomqtt.Client(
             HOST, port, identifier="bench-prober", socket_options=NODELAY
@@ -315,6 +320,7 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
     ):
         prober = _Prober(probe_client)
         await probe_client.subscribe("bench/valve/state", qos=1)
+        await probe_client.subscribe("bench/sensor/state", qos=1)
         await probe_client.subscribe("bench/echo/b", qos=1)
         await echo_client.subscribe("bench/echo/a", qos=1)
         async with (
@@ -345,6 +351,7 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
                 subjects = [
                     (ours, "bench/valve/set", "bench/valve/state"),
                     (floor, "bench/echo/a", "bench/echo/b"),
+                    (triggered, "bench/sensor/set", "bench/sensor/state"),
                 ]
                 for samples, request, reply in (
                     subjects if (count // RT_BATCH) % 2 == 0 else subjects[::-1]
@@ -359,7 +366,7 @@ async def measure_round_trips(port: int) -> tuple[list[float], list[float]]:
                 count += batch
             shutdown.set()
             await asyncio.wait_for(app_task, TIMEOUT)
-    return ours, floor
+    return ours, floor, triggered
 
 
 def _percentile(samples: list[float], q: int) -> float:
@@ -368,8 +375,8 @@ def _percentile(samples: list[float], q: int) -> float:
 
 @pytest.mark.bench
 def test_bench_command_round_trip(broker: MosquittoBroker) -> None:
-    ours, floor = asyncio.run(measure_round_trips(broker.port))
-    assert len(ours) == len(floor) == ROUND_TRIPS
+    ours, floor, triggered = asyncio.run(measure_round_trips(broker.port))
+    assert len(ours) == len(floor) == len(triggered) == ROUND_TRIPS
     print(f"command round trip: {ROUND_TRIPS} trips per subject, one in flight", flush=True)
     fp50, fp95 = statistics.median(floor), _percentile(floor, 95)
     report("round trip raw echo p50", fp50, "us", "raw echo p50", fp50, "1.00x (floor)")
@@ -380,3 +387,7 @@ def test_bench_command_round_trip(broker: MosquittoBroker) -> None:
     report(
         "round trip cosalette p95", _percentile(ours, 95), "us", "raw echo p95", fp95, "report only"
     )
+    p50 = statistics.median(ours)
+    trigger_p50 = statistics.median(triggered)
+    met = "met" if trigger_p50 <= 1.1 * p50 else "MISSED"
+    report("round trip trigger p50", trigger_p50, "us", "command p50", p50, f"<=1.1x: {met}")

@@ -28,6 +28,15 @@ from cosalette._app.registration import (
     validate_init,
     validate_name,
 )
+from cosalette._app.telemetry_options import (
+    UNSET,
+    check_breaker,
+    check_retry,
+    check_schedule,
+    check_timeout,
+    check_trigger_and_group,
+    check_trigger_params,
+)
 from cosalette._di.plan import build_plan, callable_label
 
 logger = logging.getLogger("cosalette")
@@ -143,7 +152,7 @@ class Registrar:
         retry_on: tuple[type[BaseException], ...] | None = None,
         backoff: Any = None,
         circuit_breaker: Any = None,
-        timeout: TimeoutSpec | None = None,
+        timeout: TimeoutSpec | None = UNSET,
         summary: str | None = None,
         behavior: Sequence[str] | None = None,
         effects: Sequence[str] | None = None,
@@ -192,7 +201,7 @@ class Registrar:
         retry_on: tuple[type[BaseException], ...] | None = None,
         backoff: Any = None,
         circuit_breaker: Any = None,
-        timeout: TimeoutSpec | None = None,
+        timeout: Any = UNSET,
         **meta: Any,
     ) -> None:
         owner = f"telemetry '{name}' ({callable_label(func)})"
@@ -201,19 +210,16 @@ class Registrar:
         validate_handler(func, archetype="telemetry")
         if name_spec is None:
             validate_name(name, owner)
-        for flag, what in (
-            (schedule is not None or schedule_spec is not None, "schedule= (cron scheduling)"),
-            (group is not None, "group= (coalescing groups)"),
-            (triggerable, "triggerable=True (triggerable telemetry)"),
-            (retry != 0 or retry_on is not None or backoff is not None, "retry=/backoff="),
-            (circuit_breaker is not None, "circuit_breaker="),
-            (timeout is not None, "timeout= on telemetry"),
-        ):
-            if flag:
-                raise not_supported(what, owner)
-        if interval is None:
-            raise ValueError(f"{owner}: interval= is required (seconds between polls)")
-        spec = normalise_interval(interval, what="interval", owner=owner)
+        cron = check_schedule(
+            schedule, schedule_spec, interval=interval, name_spec=name_spec, owner=owner
+        )
+        spec = (
+            0.0 if cron is not None else normalise_interval(interval, what="interval", owner=owner)
+        )
+        check_trigger_and_group(
+            triggerable=triggerable, group=group, schedule=cron, is_root=is_root, owner=owner
+        )
+        retrying = check_retry(retry, retry_on, backoff, owner)
         if publish is not None and not hasattr(publish, "should_publish"):
             raise TypeError(
                 f"{owner}: publish= must be a publish strategy "
@@ -224,11 +230,21 @@ class Registrar:
                 f"{owner}: persist= must be a save policy such as SaveOnChange(), "
                 f"SaveOnPublish() or SaveOnShutdown() (combine them with | and &)"
             )
+        common = self._common(name, func, owner, init, is_root, enabled, name_spec, meta)
+        check_trigger_params(common["plan"], owner)
         reg = _TelemetryRegistration(
-            **self._common(name, func, owner, init, is_root, enabled, name_spec, meta),
+            **common,
             interval=spec,
             publish=publish,
             persist=persist,
+            retry=retrying.retry,
+            retry_on=retrying.retry_on,
+            backoff=retrying.backoff,
+            circuit_breaker=check_breaker(circuit_breaker, owner),
+            timeout=check_timeout(timeout, owner),
+            group=group,
+            schedule=cron,
+            triggerable=triggerable,
         )
         self._add(reg, self._regs.telemetry)
 

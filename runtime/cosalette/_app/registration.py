@@ -17,6 +17,9 @@ from cosalette._di.plan import InjectionPlan, build_plan, callable_label
 from cosalette._names import validate_mqtt_name
 from cosalette._settings import SettingRef, Settings
 
+if TYPE_CHECKING:
+    from cosalette._cron import CronSchedule
+
 IntervalSpec = float | int | datetime.timedelta | SettingRef | Callable[[Settings], float]
 EnabledSpec = bool | Callable[[Settings], bool]
 NameSpec = Callable[[Settings], Any]
@@ -61,7 +64,8 @@ class _Registration:
     @property
     def label(self) -> str:
         """Human name for messages: archetype, device name and function."""
-        kind = type(self).__name__.strip("_").removesuffix("Registration").lower()
+        kind = type(self).__name__.strip("_").removesuffix("Registration").removeprefix("Resolved")
+        kind = kind.lower()
         return f"{kind} '{self.name}' ({callable_label(self.func)})"
 
 
@@ -120,6 +124,7 @@ class ResolvedTelemetry(_TelemetryRegistration):
     if TYPE_CHECKING:
         interval: float
         timeout: float | None
+        schedule: CronSchedule | None
 
 
 class ResolvedCommand(_CommandRegistration):

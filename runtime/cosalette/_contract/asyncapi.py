@@ -3,7 +3,10 @@
 Channels are the app's topics; ``send`` operations are what the app publishes (state,
 availability, errors, status) and ``receive`` operations the ``/set`` topics it handles.
 Payload schemas come from the state and payload models, with their ``$defs`` hoisted into
-``components.schemas``.
+``components.schemas``. A triggerable telemetry device receives on its ``/set`` topic too; how
+a telemetry device is scheduled and copes with failures (schedule, group, retry, circuit
+breaker, timeout) is carried as ``x-cosalette-*`` extensions on the operation publishing its
+state.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ __all__ = ["ASYNCAPI_VERSION", "build_asyncapi"]
 ASYNCAPI_VERSION = "3.0.0"
 _MQTT_BINDING = "0.2.0"
 _UNSAFE = re.compile(r"[^\w.\-]")
+_EXTENSIONS = {  # manifest key -> extension key on a telemetry device's state operation
+    "schedule": "x-cosalette-schedule",
+    "group": "x-cosalette-group",
+    "triggerable": "x-cosalette-triggerable",
+    "retry": "x-cosalette-retry",
+    "circuit_breaker": "x-cosalette-circuit-breaker",
+    "timeout": "x-cosalette-timeout",
+}
 
 _AVAILABILITY = {
     "title": "Availability",
@@ -37,6 +48,14 @@ _SET_PAYLOAD = {
     "title": "Command",
     "type": ["object", "string"],
     "description": "Command payload: a JSON object or plain text.",
+}
+_TRIGGER_PAYLOAD = {
+    "title": "Trigger",
+    "type": ["object", "string"],
+    "description": (
+        "Optional trigger payload: a JSON object or plain text; any message, an empty one "
+        "too, makes the device read and publish now (TriggerPayload)."
+    ),
 }
 _STATE_PAYLOAD = {
     "title": "State",
@@ -145,7 +164,13 @@ class _Builder:
         return key
 
     def operation(
-        self, action: str, channel: str, *, retain: bool, summary: str | None = None
+        self,
+        action: str,
+        channel: str,
+        *,
+        retain: bool,
+        summary: str | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         """Add a send or receive operation on *channel* with every message it carries."""
         verb = "publish" if action == "send" else "handle"
@@ -161,7 +186,24 @@ class _Builder:
         }
         if summary:
             op["summary"] = summary
+        op.update(extensions or {})
         self.operations[key] = op
+
+
+def _set_channel(builder: _Builder, device: dict[str, Any], slug: str, topic: str) -> None:
+    """The ``/set`` channel: commands, or triggers of a triggerable telemetry device."""
+    name = device["name"]
+    if device.get("kind") == "telemetry":
+        payload = device.get("payload_schema") or _TRIGGER_PAYLOAD
+        set_msg = builder.message(f"{slug}_set", payload, title=f"{name} trigger")
+        channel = builder.channel(f"{slug}_set", topic, {"trigger": set_msg})
+        summary = f"Triggers that make {name} read and publish now."
+    else:
+        payload = device.get("payload_schema") or _SET_PAYLOAD
+        set_msg = builder.message(f"{slug}_set", payload, title=f"{name} command")
+        channel = builder.channel(f"{slug}_set", topic, {"command": set_msg})
+        summary = f"Commands for {name}."
+    builder.operation("receive", channel, retain=False, summary=summary)
 
 
 def _device(builder: _Builder, device: dict[str, Any], error_message: str) -> None:
@@ -175,14 +217,12 @@ def _device(builder: _Builder, device: dict[str, Any], error_message: str) -> No
     channel = builder.channel(
         f"{slug}_state", topics["state"], {"state": state_msg}, description=summary
     )
-    builder.operation("send", channel, retain=True, summary=f"State of {device['name']}.")
+    extensions = {x: device[key] for key, x in _EXTENSIONS.items() if key in device}
+    builder.operation(
+        "send", channel, retain=True, summary=f"State of {device['name']}.", extensions=extensions
+    )
     if "set" in topics:
-        payload = device.get("payload_schema") or _SET_PAYLOAD
-        set_msg = builder.message(f"{slug}_set", payload, title=f"{device['name']} command")
-        channel = builder.channel(f"{slug}_set", topics["set"], {"command": set_msg})
-        builder.operation(
-            "receive", channel, retain=False, summary=f"Commands for {device['name']}."
-        )
+        _set_channel(builder, device, slug, topics["set"])
     availability = builder.message(
         "availability", _AVAILABILITY, title="Availability", content_type="text/plain"
     )

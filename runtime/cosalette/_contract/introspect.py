@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cosalette._contract.manifest import describe_adapters, describe_interval
+from cosalette._contract.manifest import describe_adapters, describe_interval, describe_repr
 from cosalette._di.plan import callable_label, type_label
 
 if TYPE_CHECKING:
@@ -37,6 +37,18 @@ def _strategy(strategy: Any) -> str | None:
     return None if strategy is None else type(strategy).__name__
 
 
+def _coping(reg: Any) -> dict[str, Any]:
+    """The spec's group, retry and trigger keys of a telemetry registration."""
+    return {
+        "group": reg.group,
+        "retry": reg.retry,
+        "retry_on": [type_label(e) for e in reg.retry_on] if reg.retry_on else None,
+        "backoff": describe_repr(reg.backoff),
+        "circuit_breaker": describe_repr(reg.circuit_breaker),
+        "triggerable": reg.triggerable,
+    }
+
+
 def build_registry_snapshot(app: App) -> dict[str, Any]:
     """Describe the app, its devices, telemetry, commands, periodic tasks and adapters.
 
@@ -57,6 +69,7 @@ def build_registry_snapshot(app: App) -> dict[str, Any]:
                 **_common(r),
                 "interval": describe_interval(r.interval),
                 "strategy": _strategy(r.publish),
+                **_coping(r),
             }
             for r in app.telemetry_registrations
         ],

@@ -20,6 +20,7 @@ from cosalette._app.registration import (
     _Registration,
     _TelemetryRegistration,
 )
+from cosalette._contract.table import format_manifest_table
 from cosalette._di.adapters import AdapterEntry, describe_impl
 from cosalette._di.plan import callable_label, type_label
 from cosalette._settings import SettingRef, Settings
@@ -33,6 +34,8 @@ __all__ = [
     "build_manifest",
     "describe_adapters",
     "describe_interval",
+    "describe_repr",
+    "describe_schedule",
     "describe_store",
     "diff_manifests",
     "format_manifest_table",
@@ -94,12 +97,73 @@ def describe_adapters(entries: Mapping[Any, AdapterEntry], *, sort: bool = True)
     return sorted(rows, key=lambda a: str(a["port"])) if sort else rows
 
 
-def _strategy_text(strategy: Any) -> str | None:
-    if strategy is None:
+def describe_repr(value: Any) -> str | None:
+    """A strategy or policy object as its repr (``Name()`` without one); None stays None."""
+    if value is None:
         return None
-    if type(strategy).__repr__ is object.__repr__:  # type: ignore[comparison-overlap]
-        return f"{type(strategy).__name__}()"
-    return repr(strategy)
+    if type(value).__repr__ is object.__repr__:  # type: ignore[comparison-overlap]
+        return f"{type(value).__name__}()"
+    return repr(value)
+
+
+def describe_schedule(value: Any) -> str | None:
+    """A cron schedule as its expression, ``setting:<field>`` or ``<deferred>``; None without."""
+    if value is None or isinstance(value, str):
+        return value
+    from cosalette._cron import CronSchedule
+
+    if isinstance(value, CronSchedule):
+        return value.expression
+    if isinstance(value, SettingRef):
+        return f"setting:{value.field}"
+    return "<deferred>"
+
+
+def _retry(reg: _TelemetryRegistration) -> dict[str, Any]:
+    """Attempts, exception names and backoff, with the defaults a run applies when unset."""
+    from cosalette._retry import ExponentialBackoff
+
+    on = reg.retry_on if reg.retry_on is not None else (OSError,)
+    backoff = reg.backoff if reg.backoff is not None else ExponentialBackoff()
+    return {
+        "attempts": reg.retry,
+        "on": [type_label(e) for e in on],
+        "backoff": describe_repr(backoff),
+    }
+
+
+def _timeout_given(value: Any) -> bool:
+    """A timeout was declared: seconds, a SettingRef or a callable (not omitted, not None)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float | SettingRef) or callable(value)
+
+
+def _telemetry_options(
+    reg: _TelemetryRegistration, declared: _Registration
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The options a telemetry device sets, as (timing keys, behaviour keys).
+
+    Only options that are set appear, so the entry of a device without them is unchanged.
+    *declared* is the registration before settings resolved it: an omitted timeout resolves
+    to the interval, which is not a declared timeout.
+    """
+    timing: dict[str, Any] = {}
+    if reg.schedule is not None:
+        timing["schedule"] = describe_schedule(reg.schedule)
+    if reg.group is not None:
+        timing["group"] = reg.group
+    behaviour: dict[str, Any] = {}
+    if reg.triggerable:
+        behaviour["triggerable"] = True
+    if reg.retry:
+        behaviour["retry"] = _retry(reg)
+    if reg.circuit_breaker is not None:
+        threshold = getattr(reg.circuit_breaker, "threshold", None)
+        behaviour["circuit_breaker"] = {"threshold": threshold}
+    if _timeout_given(getattr(declared, "timeout", None)):
+        behaviour["timeout"] = describe_interval(reg.timeout)
+    return timing, behaviour
 
 
 def _payload_names(reg: _Registration) -> set[str]:
@@ -163,7 +227,8 @@ def _topics(prefix: str, reg: _Registration, kind: str) -> dict[str, str]:
     else:
         device = DeviceTopics.of(prefix, reg.name, is_root=reg.is_root)
     topics = {"state": device.state}
-    if kind in ("command", "device"):
+    triggerable = isinstance(reg, _TelemetryRegistration) and reg.triggerable
+    if kind in ("command", "device") or triggerable:
         topics["set"] = device.set
     topics["availability"] = device.availability
     topics["error"] = device.error
@@ -181,7 +246,12 @@ def _entry(
     adapters, deps = _dependencies(regs, ports)
     interval: Any = None
     interval_setting: str | None = None
-    if isinstance(first, _TelemetryRegistration | _PeriodicRegistration):
+    timing: dict[str, Any] = {}
+    behaviour: dict[str, Any] = {}
+    if isinstance(first, _TelemetryRegistration):
+        timing, behaviour = _telemetry_options(first, source(first))
+    cron = "schedule" in timing  # cron telemetry has no interval (the record holds 0.0)
+    if isinstance(first, _TelemetryRegistration | _PeriodicRegistration) and not cron:
         interval = describe_interval(first.interval)
         original = getattr(source(first), "interval", None)
         if isinstance(original, SettingRef):
@@ -197,7 +267,9 @@ def _entry(
         "topics": _topics(prefix, first, kind),
         "interval": interval,
         "interval_setting": interval_setting,
-        "strategy": _strategy_text(getattr(first, "publish", None)),
+        **timing,
+        "strategy": describe_repr(getattr(first, "publish", None)),
+        **behaviour,
         "adapters": adapters,
         "dependencies": deps,
         "summary": next((r.summary for r in regs if r.summary), None),
@@ -273,66 +345,6 @@ def manifest_to_yaml(doc: dict[str, Any]) -> str:
     yaml: Any = importlib.import_module("yaml")
     text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return text
-
-
-def _interval_cell(device: dict[str, Any]) -> str:
-    interval = device.get("interval")
-    if interval is None:
-        return "-"
-    if isinstance(interval, float):
-        text = f"{interval:g}s"
-        setting = device.get("interval_setting")
-        return f"{text} ({setting})" if setting else text
-    return str(interval)
-
-
-def format_manifest_table(manifest: dict[str, Any]) -> str:
-    """*manifest* as aligned plain text: one row per device with its topics."""
-    app = manifest["app"]
-    header = f"{app['name']} v{app['version']}"
-    if app.get("description"):
-        header += f" — {app['description']}"
-    headers = ["DEVICE", "KIND", "INTERVAL", "STRATEGY", "STATE", "SET", "ADAPTERS"]
-    rows = [
-        [
-            d["name"],
-            d["kind"],
-            _interval_cell(d),
-            d.get("strategy") or "-",
-            d["topics"].get("state", "-"),
-            d["topics"].get("set", "-"),
-            ", ".join(d.get("adapters") or []) or "-",
-        ]
-        for d in manifest.get("devices", [])
-    ]
-    lines = [header, f"topic prefix: {app['topic_prefix']}", ""]
-    if rows:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-        for cells in [headers, *rows]:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
-    else:
-        lines.append("(no devices)")
-    topics = manifest.get("topics", {})
-    lines += [
-        "",
-        "Every device also publishes <base>/availability (online/offline) and <base>/error.",
-        f"App topics: {topics.get('status')} (heartbeat; last will 'offline'), "
-        f"{topics.get('error')} (every error).",
-    ]
-    store = manifest.get("store")
-    if store is not None:
-        where = f" at {store['path']}" if store.get("path") else ""
-        default = " (the default; set [store] or store= to choose)" if store.get("default") else ""
-        lines += ["", f"Store: {store['backend']}{where}{default}"]
-    elif "store" in manifest:
-        lines += ["", "Store: none (device state is not persisted)"]
-    adapters = manifest.get("adapters") or []
-    if adapters:
-        lines += ["", "Adapters:"]
-        for a in adapters:
-            fake = f" (dry run: {a['dry_run']})" if a.get("dry_run") else ""
-            lines.append(f"  {a['port']}: {a['impl']}{fake}")
-    return "\n".join(lines)
 
 
 def diff_manifests(

@@ -13,6 +13,7 @@ from cosalette._context import Command, CommandInbox, DeviceContext, monotonic
 from cosalette._di.plan import Param
 from cosalette._health import HealthReporter
 from cosalette._persistence import DeviceStore
+from cosalette._runners.cycle import save_quietly
 from cosalette._runners.fifo import EntityQueue
 from cosalette._runners.payloads import (
     InvalidPayloadError,
@@ -24,7 +25,6 @@ from cosalette._runners.payloads import (
 )
 from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.stepping import run_with_timeout
-from cosalette._runners.telemetry import save_quietly
 
 
 @dataclass

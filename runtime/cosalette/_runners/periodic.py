@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cosalette._persistence import DeviceStore
-from cosalette._runners.telemetry import save_quietly
+from cosalette._runners.cycle import save_quietly
 
 logger = logging.getLogger("cosalette.periodic")
 

@@ -1,18 +1,61 @@
-"""The telemetry loop: call, publish by strategy, isolate errors, sleep."""
+"""The telemetry loop: a cycle now, then wait for the next one (interval, cron or a trigger).
+
+The first cycle runs at start. Interval telemetry then waits one interval after each cycle
+ends; cron telemetry waits for the schedule's next fire time on the app's clock and time zone.
+A triggerable device's ``/set`` ends the wait at once; triggers that arrive while a cycle runs
+coalesce into one re-run with the latest payload (one pending slot, never a queue).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
-from collections.abc import Callable
-from typing import Any
 
+from cosalette._clock import ClockPort
 from cosalette._context import DeviceContext
-from cosalette._persistence import DeviceStore
-from cosalette._runners.payloads import to_state
-from cosalette._runners.reporting import DeviceReporting
-from cosalette._save_policies import PersistPolicy
+from cosalette._cron import CronSchedule
+from cosalette._runners.cycle import TelemetryCycle
+from cosalette._trigger import TriggerPayload
+
+__all__ = ["TelemetryRunner", "TriggerSlot", "wall_now"]
 
 logger = logging.getLogger("cosalette")
+
+
+def wall_now(clock: ClockPort) -> dt.datetime:
+    """Local wall time by *clock*: its ``wall_now()`` when it has one (FakeClock), else now."""
+    wall = getattr(clock, "wall_now", None)
+    if callable(wall):
+        value = wall()
+        if isinstance(value, dt.datetime):
+            return value
+    return dt.datetime.now().astimezone()
+
+
+class TriggerSlot:
+    """One pending trigger per device: a newer payload replaces the waiting one."""
+
+    def __init__(self) -> None:
+        self._payload: str | None = None
+        self._arrived = asyncio.Event()
+
+    def put(self, payload: str) -> None:
+        """Remember *payload* (the latest wins) and wake the device's wait."""
+        self._payload = payload
+        self._arrived.set()
+
+    def take(self) -> TriggerPayload | None:
+        """The waiting trigger, if any, emptying the slot."""
+        if self._payload is None:
+            return None
+        payload, self._payload = self._payload, None
+        self._arrived.clear()
+        return TriggerPayload.from_mqtt(payload)
+
+    async def wait(self) -> None:
+        """Until a trigger is waiting."""
+        await self._arrived.wait()
 
 
 class TelemetryRunner:
@@ -21,67 +64,53 @@ class TelemetryRunner:
     def __init__(
         self,
         *,
-        func: Callable[..., Any],
-        kwargs: dict[str, object],
+        cycle: TelemetryCycle,
         ctx: DeviceContext,
         interval: float,
-        strategy: Any,
-        reporting: DeviceReporting,
-        label: str,
-        store: DeviceStore | None = None,
-        persist: PersistPolicy | None = None,
+        schedule: CronSchedule | None = None,
+        triggers: TriggerSlot | None = None,
     ) -> None:
-        self._func = func
-        self._kwargs = kwargs  # shared with the wiring, so a restarted adapter is re-bound
+        self.cycle = cycle
         self._ctx = ctx
         self._interval = interval
-        self._strategy = strategy
-        self._reporting = reporting
-        self._label = label
-        self._store = store
-        self._persist = persist if store is not None else None
+        self._schedule = schedule
+        self._triggers = triggers
         self.cycles = 0
 
     async def run(self) -> None:
-        """Poll every interval; the first result is always published; save as *persist* says."""
-        func, kwargs, ctx, strategy = self._func, self._kwargs, self._ctx, self._strategy
-        publish, sleep, interval = ctx.publish_state, ctx.sleep, self._interval
-        store, persist = self._store, self._persist
-        last: dict[str, object] | None = None
-        last_error: type[BaseException] | None = None
+        """Cycle, wait, repeat until shutdown."""
+        ctx, cycle, triggers = self._ctx, self.cycle, self._triggers
+        if triggers is None and self._schedule is None:  # the common case, kept lean
+            run, sleep, interval = cycle.run, ctx.sleep, self._interval
+            while not ctx.shutdown_requested:
+                self.cycles += 1
+                await run()
+                await sleep(interval)
+            return
         while not ctx.shutdown_requested:
             self.cycles += 1
-            try:
-                result = await func(**kwargs)
-                published = False
-                if result is not None:
-                    if type(result) is not dict:
-                        result = to_state(result, self._label)
-                    if last is None or strategy is None or strategy.should_publish(result, last):
-                        await publish(result)
-                        last = result
-                        published = True
-                        if strategy is not None:
-                            strategy.on_published()
-                    if last_error is not None:
-                        last_error = None
-                        self._reporting.recovered(self._label)
-                if (
-                    persist is not None
-                    and store is not None
-                    and persist.should_save(store, published)
-                ):
-                    save_quietly(store, self._label)
-            except Exception as exc:
-                if type(exc) is not last_error:
-                    last_error = type(exc)
-                    await self._reporting.error(exc, what=self._label)
-            await sleep(interval)
+            await cycle.run(triggers.take() if triggers is not None else None)
+            if ctx.shutdown_requested:
+                return
+            await self._wait(self._delay())
 
+    def _delay(self) -> float:
+        if self._schedule is None:
+            return self._interval
+        now = wall_now(self._ctx.clock)
+        return max(0.0, (self._schedule.next_fire_after(now) - now).total_seconds())
 
-def save_quietly(store: DeviceStore, label: str) -> None:
-    """Save *store*; a failing backend is logged, never a handler error (the next save retries)."""
-    try:
-        store.save()
-    except Exception:
-        logger.exception("%s: saving its store failed", label)
+    async def _wait(self, seconds: float) -> None:
+        """Sleep *seconds* (shutdown-aware); a trigger ends the sleep at once."""
+        triggers = self._triggers
+        if triggers is None:
+            await self._ctx.sleep(seconds)
+            return
+        sleeping = asyncio.ensure_future(self._ctx.sleep(seconds))
+        triggered = asyncio.ensure_future(triggers.wait())
+        try:
+            await asyncio.wait({sleeping, triggered}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, triggered):
+                task.cancel()
+            await asyncio.gather(sleeping, triggered, return_exceptions=True)

@@ -11,6 +11,7 @@ from cosalette._app.registration import (
     ResolvedCommand,
     ResolvedPeriodic,
     ResolvedRegistrations,
+    ResolvedTelemetry,
     _Registration,
 )
 from cosalette._context import CommandInbox, DeviceContext
@@ -25,10 +26,13 @@ from cosalette._runners.command import (
     DeviceCommands,
     payload_params_for,
 )
+from cosalette._runners.cycle import CycleOptions, TelemetryCycle
+from cosalette._runners.group import GroupRunner
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.reporting import DeviceReporting
-from cosalette._runners.telemetry import TelemetryRunner
+from cosalette._runners.telemetry import TelemetryRunner, TriggerSlot
 from cosalette._shutdown import SleepRegistry
+from cosalette._trigger import TriggerPayload
 from cosalette._wiring.injectables import Injectables
 
 
@@ -48,6 +52,7 @@ class DeviceUnit:
     device_kwargs: dict[str, object] = field(default_factory=dict)
     adapters_used: tuple[Any, ...] = ()
     store: DeviceStore | None = None
+    triggers: TriggerSlot | None = None
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Wiring:
 
     units: list[DeviceUnit]
     periodic: list[PeriodicRunner]
+    groups: list[GroupRunner] = field(default_factory=list)
 
 
 class WiringBuilder:
@@ -119,35 +125,17 @@ class WiringBuilder:
     def build(self, regs: ResolvedRegistrations, *, run_periodic: bool) -> Wiring:
         """Bind every registration; InjectionError names the handler and parameter."""
         units: list[DeviceUnit] = []
+        groups: dict[str, GroupRunner] = {}
         for reg in regs.telemetry:
-            ctx = self._context(reg.name, reg.is_root)
-            kwargs = self._bind(reg.plan, reg, ctx)
-            strategy = copy.deepcopy(reg.publish) if reg.publish is not None else None
-            if strategy is not None and hasattr(strategy, "_bind"):
-                strategy._bind(self.injectables.clock)  # noqa: SLF001 - the spec names the hook
-            reporting = self._reporting(reg.name, reg.is_root)
-            runner = TelemetryRunner(
-                func=reg.func,
-                kwargs=kwargs,
-                ctx=ctx,
-                interval=reg.interval,
-                strategy=strategy,
-                reporting=reporting,
-                label=reg.label,
-                store=self._store(reg.name),
-                persist=reg.persist,
-            )
-            units.append(
-                DeviceUnit(
-                    reg.name,
-                    reg.is_root,
-                    ctx,
-                    reporting,
-                    "telemetry",
-                    telemetry=runner,
-                    adapters_used=self._adapters_used(reg.plan),
+            unit = self._telemetry_unit(reg)
+            if reg.group is not None and unit.telemetry is not None:
+                group = groups.setdefault(
+                    reg.group,
+                    GroupRunner(reg.group, clock=self.injectables.clock, sleep=unit.ctx.sleep),
                 )
-            )
+                group.add(unit.telemetry.cycle, reg.interval, unit.ctx)
+                unit.telemetry = None  # the group's task runs it
+            units.append(unit)
         units.extend(self._command_units(regs.commands))
         for dev in regs.devices:
             inbox = CommandInbox()
@@ -169,7 +157,54 @@ class WiringBuilder:
                 )
             )
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
-        return Wiring(units=units, periodic=periodic)
+        return Wiring(units=units, periodic=periodic, groups=list(groups.values()))
+
+    def _telemetry_unit(self, reg: ResolvedTelemetry) -> DeviceUnit:
+        ctx = self._context(reg.name, reg.is_root)
+        kwargs = self._bind(reg.plan, reg, ctx)
+        strategy = copy.deepcopy(reg.publish) if reg.publish is not None else None
+        if strategy is not None and hasattr(strategy, "_bind"):
+            strategy._bind(self.injectables.clock)  # noqa: SLF001 - the spec names the hook
+        reporting = self._reporting(reg.name, reg.is_root)
+        cycle = TelemetryCycle(
+            func=reg.func,
+            kwargs=kwargs,
+            ctx=ctx,
+            strategy=strategy,
+            reporting=reporting,
+            label=reg.label,
+            store=self._store(reg.name),
+            persist=reg.persist,
+            options=CycleOptions(
+                retry=reg.retry,
+                retry_on=reg.retry_on or (),
+                backoff=reg.backoff,
+                breaker=copy.deepcopy(reg.circuit_breaker),  # each device its own state
+                timeout=reg.timeout,
+                trigger_params=tuple(
+                    p.name for p in reg.plan.injected() if p.annotation is TriggerPayload
+                ),
+                payload_params=tuple(p for p in reg.plan.params if p.kind == "payload"),
+            ),
+        )
+        triggers = TriggerSlot() if reg.triggerable else None
+        runner = TelemetryRunner(
+            cycle=cycle,
+            ctx=ctx,
+            interval=reg.interval,
+            schedule=reg.schedule,
+            triggers=triggers,
+        )
+        return DeviceUnit(
+            reg.name,
+            reg.is_root,
+            ctx,
+            reporting,
+            "telemetry",
+            telemetry=runner,
+            triggers=triggers,
+            adapters_used=self._adapters_used(reg.plan),
+        )
 
     def periodic_runner(self, reg: ResolvedPeriodic) -> PeriodicRunner:
         """A runner for one periodic registration (also used by tick_periodic)."""

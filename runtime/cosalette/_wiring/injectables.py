@@ -21,6 +21,7 @@ from cosalette._di.adapters import call_injected
 from cosalette._di.plan import InjectionError, InjectionPlan, bind, logger_for
 from cosalette._persistence import DeviceStore
 from cosalette._settings import Settings
+from cosalette._trigger import TriggerPayload
 
 if TYPE_CHECKING:
     from cosalette._wiring.stores import DeviceStores
@@ -93,6 +94,7 @@ class Injectables:
             **self.framework(),
             logging.Logger: logger_for(reg.name),
             asyncio.Event: self.shutdown_event,
+            TriggerPayload: TriggerPayload.scheduled(),
             **self.adapters,
             **self._extra,
         }

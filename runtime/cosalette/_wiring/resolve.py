@@ -28,6 +28,8 @@ from cosalette._app.registration import (
     resolved_as,
     validate_name,
 )
+from cosalette._app.telemetry_options import UNSET
+from cosalette._cron import CronSchedule
 from cosalette._settings import Settings
 
 __all__ = ["resolve_one", "resolve_registrations"]
@@ -64,11 +66,34 @@ def _seconds(reg: _Registration, value: Any, settings: Settings, what: str) -> f
     return resolve_interval(value, settings, what=what, owner=reg.label)
 
 
+def _cron(reg: _TelemetryRegistration, config: Any) -> CronSchedule | None:
+    """The device's CronSchedule: as registered, or from the per-device schedule callable."""
+    if reg.schedule is None or isinstance(reg.schedule, CronSchedule):
+        return reg.schedule
+    produced = reg.schedule(config)
+    if isinstance(produced, str):
+        try:
+            return CronSchedule(produced)
+        except ValueError as exc:
+            raise ValueError(f"{reg.label}: device '{reg.name}': schedule {exc}") from None
+    if isinstance(produced, CronSchedule):
+        return produced
+    raise TypeError(
+        f"{reg.label}: the schedule= callable must return a cron string or a CronSchedule, "
+        f"got {type(produced).__name__}"
+    )
+
+
 def _concrete(reg: _Registration, name: str, config: Any, settings: Settings) -> _Registration:
     changes: dict[str, Any] = {"name": name, "config": config, "name_spec": None}
     if isinstance(reg, _TelemetryRegistration):
-        changes["interval"] = _seconds(reg, reg.interval, settings, "interval")
-        if reg.timeout is not None:
+        schedule = _cron(reg, config)
+        changes["schedule"] = schedule
+        if schedule is None:
+            changes["interval"] = _seconds(reg, reg.interval, settings, "interval")
+        if reg.timeout is UNSET:  # omitted: a cycle may take one interval; cron has no default
+            changes["timeout"] = changes["interval"] if schedule is None else None
+        elif reg.timeout is not None:
             changes["timeout"] = _seconds(reg, reg.timeout, settings, "timeout")
         return resolved_as(ResolvedTelemetry, reg, **changes)
     if isinstance(reg, _PeriodicRegistration):

@@ -23,25 +23,24 @@ from cosalette._di.plan import InjectionError
 from cosalette._errors import ErrorPublisher, StartupError
 from cosalette._health import HealthCheckRunner, HealthReporter, build_will_config
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort
+from cosalette._runners.cycle import save_quietly
 from cosalette._runners.device import run_device
 from cosalette._runners.payloads import (
     FRAMEWORK_ERROR_TYPES,
-    PayloadTooLargeError,
     StoreCorruptError,
 )
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.supervisor import TaskSupervisor
-from cosalette._runners.telemetry import save_quietly
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry
 from cosalette._store_io import write_behind
 from cosalette._stores import Store
-from cosalette._topics import DeviceTopics, set_topic_targets
 from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
 from cosalette._wiring.cleanup import cleanup_enabled, clear_stale_entities, warn_if_ephemeral
 from cosalette._wiring.injectables import Injectables
 from cosalette._wiring.resolve import resolve_registrations
+from cosalette._wiring.routing import InboundRouter
 from cosalette._wiring.stores import DeviceStores, build_store
 
 __all__ = ["Runtime", "default_mqtt", "install_signal_handlers"]
@@ -113,8 +112,7 @@ class Runtime:
         )
         self.wiring: Wiring | None = None
         self.builder: WiringBuilder | None = None
-        self._routes: dict[str, DeviceUnit] = {}
-        self._device_routes: dict[str, DeviceUnit] = {}
+        self.inbound: InboundRouter | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.health_checks: HealthCheckRunner | None = None
         self._served = False
@@ -151,7 +149,7 @@ class Runtime:
         self.wiring = self.builder.build(self.registrations, run_periodic=self.run_periodic)
         if self.injectables.stores is not None:
             self.injectables.stores.save_changed()  # what init= factories changed
-        self._build_routes(self.wiring)
+        self.inbound = InboundRouter(self.wiring, self.settings.mqtt.max_payload_bytes)
 
     def _open_stores(self) -> None:
         self.store = build_store(self.app.store, self.injectables.for_adapters())
@@ -174,64 +172,15 @@ class Runtime:
         """Exit the lifespan and the adapters of a run that was prepared but never served."""
         await self._stack.aclose()
 
-    def _build_routes(self, wiring: Wiring) -> None:
-        for unit in wiring.units:
-            topics = DeviceTopics(unit.ctx.topic_base)
-            if unit.commands is not None:
-                self._routes[topics.set] = unit
-            elif unit.device_commands is not None:
-                self._device_routes[topics.base] = unit
-
-    def command_topics(self) -> list[str]:
-        """Every topic this run subscribes to."""
-        topics = list(self._routes)
-        for base in self._device_routes:
-            device = DeviceTopics(base)
-            topics += [device.set, device.sub_commands]
-        return topics
-
-    # --- inbound messages -------------------------------------------------------------
-
-    async def on_message(self, topic: str, payload: str) -> None:
-        """Route one inbound message to its entity; never blocks on the handler."""
-        unit = self._routes.get(topic)
-        sub: str | None = None
-        if unit is None:
-            unit, sub = self._device_for(topic)
-            if unit is None:
-                return
-        limit = self.settings.mqtt.max_payload_bytes
-        if len(payload) * 4 > limit and len(payload.encode()) > limit:
-            await self._reject_large(topic, payload, unit)
-        elif unit.commands is not None:
-            unit.commands.submit(topic, payload)
-        elif unit.device_commands is not None:
-            unit.device_commands.submit(topic, payload, sub)
-
-    def _device_for(self, topic: str) -> tuple[DeviceUnit | None, str | None]:
-        for base, sub in set_topic_targets(topic):
-            unit = self._device_routes.get(base)
-            if unit is not None:
-                return unit, sub
-        return None, None
-
-    async def _reject_large(self, topic: str, payload: str, unit: DeviceUnit) -> None:
-        size = len(payload.encode())
-        exc = PayloadTooLargeError(
-            f"payload of {size} bytes on {topic} exceeds mqtt.max_payload_bytes "
-            f"({self.settings.mqtt.max_payload_bytes})"
-        )
-        await unit.reporting.bad_input(exc, topic=topic)
-
     # --- phase 3: run -----------------------------------------------------------------
 
     async def serve(self) -> None:
         """Connect, announce, start every task, and wait for shutdown."""
-        assert self.wiring is not None, "prepare() must run first"
+        assert self.wiring is not None and self.inbound is not None, "prepare() must run first"
         self._served = True
         self.sleeps.start()
         if isinstance(self.mqtt, MqttMessageHandler):
-            self.mqtt.on_message(self.on_message)
+            self.mqtt.on_message(self.inbound.deliver)
         on_connect = getattr(self.mqtt, "on_connect", None)
         if callable(on_connect):
             # Callbacks run in order, ahead of the backlog: gone entities are cleared on the
@@ -248,7 +197,7 @@ class Runtime:
         await self.health.publish_heartbeat()
         self._start_tasks(self.wiring)
         await asyncio.sleep(0)  # let @device handlers register on_command before messages flow
-        for topic in self.command_topics():
+        for topic in self.inbound.topics():
             await self.mqtt.subscribe(topic)
         await self.shutdown_event.wait()
 
@@ -298,6 +247,16 @@ class Runtime:
                     ),  # type: ignore[misc]
                 ),
                 f"cosalette:{unit.kind}:{unit.name}",
+            )
+        for group in wiring.groups:
+            self._spawn(
+                supervisor.supervise(
+                    f"group {group.name}",
+                    group.run,
+                    on_crash=lambda exc, g=group: self.errors.publish(exc),  # type: ignore[misc]
+                    on_give_up=lambda: asyncio.sleep(0),
+                ),
+                f"cosalette:group:{group.name}",
             )
         for runner in wiring.periodic:
             self._spawn(runner.run(), f"cosalette:periodic:{runner.name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import heapq
 import itertools
 
@@ -13,8 +14,10 @@ class FakeClock:
     Nothing polls: a sleeping task waits on a future, so an idle harness costs no CPU.
     """
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, *, wall: datetime.datetime | None = None) -> None:
         self.__time = float(start)
+        self._start = float(start)
+        self._wall = wall if wall is not None else datetime.datetime.now().astimezone()
         self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._cancelled = 0
@@ -32,6 +35,13 @@ class FakeClock:
     def now(self) -> float:
         """Current fake time."""
         return self.__time
+
+    def wall_now(self) -> datetime.datetime:
+        """Wall-clock time for cron schedules: *wall* (default: real now) plus fake time passed.
+
+        Give ``FakeClock(wall=datetime(2026, 3, 2, 5, 59, tzinfo=...))`` to test a schedule.
+        """
+        return self._wall + datetime.timedelta(seconds=self.__time - self._start)
 
     async def sleep(self, seconds: float) -> None:
         """Wait until fake time has advanced by *seconds* (a zero sleep just yields)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from _option_records import Options, with_options
 from pydantic import BaseModel
 
 import cosalette
@@ -201,3 +202,91 @@ def test_command_payload_availability_error_and_status_schemas() -> None:
         {"status": "online", "uptime_s": 1.5, "version": "1.2.3", "devices": {}}, heartbeat
     )
     jsonschema.validate("offline", message_schema(doc, "app_status", "offline"))
+
+
+# --------------------------------------------------------------------------- telemetry options
+
+
+def options_document(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """tracker with gps cron+triggerable+retry (and a breaker, a timeout), tank in a group."""
+    app = make_app()
+    options: Options = {
+        "gps": {
+            "interval": 0.0,
+            "schedule": cosalette.CronSchedule("0 0 6 ? * MON-FRI"),
+            "triggerable": True,
+            "retry": 3,
+            "retry_on": (TimeoutError,),
+            "backoff": cosalette.LinearBackoff(step=1.0, max_delay=30.0),
+            "circuit_breaker": cosalette.CircuitBreaker(threshold=5),
+            "timeout": 10.0,
+        },
+        "tank": {"group": "optolink"},
+        "probe": {"triggerable": True, "payload_model": Target},
+    }
+    with_options(monkeypatch, app, options)
+    return build_asyncapi(build_manifest(app))
+
+
+def operation_on(doc: dict[str, Any], channel: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        op for op in doc["operations"].values() if op["channel"]["$ref"] == f"#/channels/{channel}"
+    )
+    return found
+
+
+def test_document_with_telemetry_options_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = options_document(monkeypatch)
+    errors = [f"{list(e.path)}: {e.message}" for e in validator().iter_errors(doc)]
+    assert errors == []
+    for ref in refs(doc):
+        resolve(doc, ref)
+
+
+def test_triggerable_telemetry_receives_on_its_set_channel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = options_document(monkeypatch)
+    assert doc["channels"]["gps_set"]["address"] == "tracker/gps/set"
+    assert list(doc["channels"]["gps_set"]["messages"]) == ["trigger"]
+    op = operation_on(doc, "gps_set")
+    assert op["action"] == "receive"
+    assert op["bindings"]["mqtt"]["retain"] is False
+    assert "gps" in op["summary"]
+    assert "handle_gps_set" in doc["operations"]
+    trigger = message_schema(doc, "gps_set", "trigger")
+    for payload in ({"days": 3}, "now", ""):
+        jsonschema.validate(payload, trigger)
+    assert "TriggerPayload" in resolve(doc, trigger["$ref"])["description"]
+    # a payload_model documents what the trigger accepts, like a command's
+    typed = message_schema(doc, "probe_set", "trigger")
+    jsonschema.validate({"where": {"x": 0, "y": 0}}, typed)
+    assert doc["channels"]["probe_set"]["address"] == "tracker/{device}/set"
+
+
+def test_schedule_retry_and_group_are_extensions_of_the_state_operation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = options_document(monkeypatch)
+    gps = {k: v for k, v in operation_on(doc, "gps_state").items() if k.startswith("x-")}
+    assert gps == {
+        "x-cosalette-schedule": "0 0 6 ? * MON-FRI",
+        "x-cosalette-triggerable": True,
+        "x-cosalette-retry": {
+            "attempts": 3,
+            "on": ["TimeoutError"],
+            "backoff": "LinearBackoff(step=1.0, max_delay=30.0)",
+        },
+        "x-cosalette-circuit-breaker": {"threshold": 5},
+        "x-cosalette-timeout": 10.0,
+    }
+    assert operation_on(doc, "tank_state")["x-cosalette-group"] == "optolink"
+
+
+def test_devices_without_options_have_no_extensions(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert document() == document()
+    plain = document()
+    assert not [k for op in plain["operations"].values() for k in op if k.startswith("x-")]
+    doc = options_document(monkeypatch)
+    assert not [k for k in operation_on(doc, "motor_set") if k.startswith("x-")]
+    assert list(doc["channels"]["motor_set"]["messages"]) == ["command"]
