@@ -50,6 +50,9 @@ DEVICE_ARCHETYPES = frozenset({"telemetry", "command", "device", "periodic"})
 FOLDER = {"adapter": "adapters", "router": "routers"}  # every other archetype: devices/
 DEFAULT_INTERVAL = {"telemetry": 60.0, "device": 10.0, "periodic": 300.0}
 DEFAULT_EVERY = 300.0
+CRON_FIELDS = "second minute hour day-of-month month day-of-week [year]"
+CRON_EXAMPLE = "0 0 6 ? * MON-FRI"
+LINE_LENGTH = 100  # the generated project's ruff line length
 MAX_NAME_LENGTH = 32
 # Names that would clash with the project's folders, its first test or a class in a snippet.
 RESERVED = frozenset(
@@ -218,6 +221,24 @@ def _number(value: float, option: str) -> float:
     return float(value)
 
 
+def _cron(expression: str) -> str:
+    """*expression* with single spaces between fields, after checking it is a valid cron."""
+    from cosalette import CronSchedule
+
+    normalised = " ".join(str(expression).split())
+    try:
+        CronSchedule(normalised)
+    except ValueError as exc:
+        reason = str(exc).removeprefix(f"CronSchedule({normalised!r}): ")
+        fields = "" if CRON_FIELDS in reason else f" ({CRON_FIELDS})"
+        raise GenerateError(
+            f"invalid --schedule {expression!r}: {reason}; give a Quartz cron expression"
+            f'{fields}, e.g. "{CRON_EXAMPLE}"',
+            EXIT_USAGE,
+        ) from None
+    return normalised
+
+
 def _check_options(archetype: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The options that apply to *archetype*, validated; anything else is a usage error."""
     applies = {
@@ -225,8 +246,10 @@ def _check_options(archetype: str, options: Mapping[str, Any]) -> dict[str, Any]
         "publish": {"telemetry"},
         "every": {"telemetry"},
         "adapter": {"telemetry"},
+        "schedule": {"telemetry"},
+        "triggerable": {"telemetry"},
     }
-    given = {k: v for k, v in options.items() if v is not None}
+    given = {k: v for k, v in options.items() if v is not None and v is not False}
     for key in given:
         if archetype not in applies.get(key, set()):
             raise GenerateError(f"--{key} does not apply to {archetype}", EXIT_USAGE)
@@ -234,8 +257,18 @@ def _check_options(archetype: str, options: Mapping[str, Any]) -> dict[str, Any]
         raise GenerateError("--every needs --publish every", EXIT_USAGE)
     if given.get("publish") not in (None, "on-change", "every"):
         raise GenerateError("--publish takes on-change or every", EXIT_USAGE)
+    if "schedule" in given and "interval" in given:
+        raise GenerateError(
+            "--schedule and --interval are mutually exclusive: a telemetry device reads on a "
+            "cron schedule or every N seconds; give one of them",
+            EXIT_USAGE,
+        )
     checked = dict(given)
-    if archetype in DEFAULT_INTERVAL:
+    if "schedule" in given:
+        checked["schedule"] = _cron(given["schedule"])
+    if "triggerable" in given:
+        checked["triggerable"] = True
+    if archetype in DEFAULT_INTERVAL and "schedule" not in checked:
         checked["interval"] = _number(
             given.get("interval", DEFAULT_INTERVAL[archetype]), "--interval"
         )
@@ -305,11 +338,17 @@ def plan_add(
                 )
             )
     every = opts.get("every", DEFAULT_EVERY)
+    schedule = json.dumps(opts.get("schedule"))  # also a valid Python string literal
     context = {
         "name": name,
         "class_name": camel(name),
         "app": app,
         "interval": _literal(opts.get("interval", 60.0)),
+        "schedule": opts.get("schedule"),
+        "schedule_literal": schedule,
+        "too_long": lambda before, after="": len(f"{before}{schedule}{after}") > LINE_LENGTH,
+        "cron_fields": CRON_FIELDS,
+        "triggerable": bool(opts.get("triggerable")),
         "publish": opts.get("publish"),
         "every": _literal(every),
         "adapter": adapter,

@@ -20,6 +20,19 @@ COLOUR = {"create": "green", "update": "cyan", "force": "yellow", "conflict": "r
     help="telemetry (default 60), device (10), periodic (300): seconds between runs.",
 )
 @click.option(
+    "--schedule",
+    metavar="CRON",
+    help="telemetry, instead of --interval: read on a Quartz cron schedule "
+    '(second minute hour day-of-month month day-of-week [year]), e.g. "0 0 6 ? * MON-FRI" '
+    "for 06:00 on weekdays.",
+)
+@click.option(
+    "--triggerable",
+    is_flag=True,
+    help="telemetry: also read at once when anything is published on APP/NAME/set "
+    "(the handler gets a cosalette.TriggerPayload).",
+)
+@click.option(
     "--publish",
     type=click.Choice(["on-change", "every"]),
     help="telemetry: publish only changed readings, or at most once per --every seconds.",
@@ -43,6 +56,8 @@ def add(
     archetype: str,
     name: str,
     interval: float | None,
+    schedule: str | None,
+    triggerable: bool,
     publish: str | None,
     every: float | None,
     adapter: str | None,
@@ -53,7 +68,8 @@ def add(
 
     \b
     ARCHETYPE is one of:
-      telemetry  devices/NAME.py: a reading every --interval seconds, published as state
+      telemetry  devices/NAME.py: a reading every --interval seconds (or on a --schedule),
+                 published as state
       command    devices/NAME.py: a handler for NAME/set whose result is published as state
       device     devices/NAME.py: a long-running loop with ctx.on_command and ctx.sleep
       periodic   devices/NAME.py: background work every --interval seconds, no MQTT topics
@@ -69,12 +85,21 @@ def add(
     Examples:
       cosactl add telemetry counter --interval 30 --publish on-change
       cosactl add telemetry field --adapter magnetometer
+      cosactl add telemetry boiler --schedule "0 0 6 ? * MON-FRI"
+      cosactl add telemetry meter --interval 300 --triggerable
       cosactl add command valve --pretend
     """
     from cosactl._project import project_root
     from cosactl.generate import GenerateError, apply_plan, plan_add
 
-    options = {"interval": interval, "publish": publish, "every": every, "adapter": adapter}
+    options = {
+        "interval": interval,
+        "schedule": schedule,
+        "triggerable": triggerable,
+        "publish": publish,
+        "every": every,
+        "adapter": adapter,
+    }
     try:
         plan = plan_add(project_root(), archetype, name, options)
         apply_plan(plan, force=force, pretend=pretend)

@@ -33,5 +33,5 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
     def wall_now(self) -> datetime.datetime:
-        """Local wall-clock time (cron schedules fire by it)."""
-        return datetime.datetime.now().astimezone()
+        """Local wall-clock time, naive: cron schedules fire by it, DST rules included."""
+        return datetime.datetime.now()

@@ -24,13 +24,13 @@ logger = logging.getLogger("cosalette")
 
 
 def wall_now(clock: ClockPort) -> dt.datetime:
-    """Local wall time by *clock*: its ``wall_now()`` when it has one (FakeClock), else now."""
+    """Wall time by *clock*: its ``wall_now()`` when it has one (FakeClock), else local now."""
     wall = getattr(clock, "wall_now", None)
     if callable(wall):
         value = wall()
         if isinstance(value, dt.datetime):
             return value
-    return dt.datetime.now().astimezone()
+    return dt.datetime.now()
 
 
 class TriggerSlot:
@@ -98,7 +98,9 @@ class TelemetryRunner:
         if self._schedule is None:
             return self._interval
         now = wall_now(self._ctx.clock)
-        return max(0.0, (self._schedule.next_fire_after(now) - now).total_seconds())
+        # .timestamp() of a naive local time applies the system's DST rules, so a 06:00 job
+        # still fires at 06:00 on the day the clocks change.
+        return max(0.0, self._schedule.next_fire_after(now).timestamp() - now.timestamp())
 
     async def _wait(self, seconds: float) -> None:
         """Sleep *seconds* (shutdown-aware); a trigger ends the sleep at once."""

@@ -41,7 +41,12 @@ class FakeClock:
 
         Give ``FakeClock(wall=datetime(2026, 3, 2, 5, 59, tzinfo=...))`` to test a schedule.
         """
-        return self._wall + datetime.timedelta(seconds=self.__time - self._start)
+        passed = datetime.timedelta(seconds=self.__time - self._start)
+        zone = self._wall.tzinfo
+        if zone is None:
+            return self._wall + passed
+        # elapsed time is real time: add it in UTC, so a DST change shifts the wall clock
+        return (self._wall.astimezone(datetime.UTC) + passed).astimezone(zone)
 
     async def sleep(self, seconds: float) -> None:
         """Wait until fake time has advanced by *seconds* (a zero sleep just yields)."""

@@ -147,3 +147,23 @@ async def test_timeout_takes_a_setting_ref_resolved_at_start() -> None:
     harness = AppHarness.create(app=app, settings_class=PollSettings, poll_timeout=1.5)
     async with harness:
         assert app.telemetry_registrations[0].timeout == 1.5
+
+
+async def test_a_daily_job_keeps_its_wall_time_across_a_dst_change() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    app = App("cal", heartbeat_interval=None, store=None)
+    runs: list[str] = []
+
+    @app.telemetry("calendar", schedule="0 0 6 * * ?")
+    async def calendar(ctx: DeviceContext) -> dict[str, object]:
+        assert isinstance(ctx.clock, FakeClock)
+        runs.append(ctx.clock.wall_now().strftime("%d %H:%M %Z"))
+        return {}
+
+    clock = FakeClock(wall=dt.datetime(2026, 3, 28, 12, 0, tzinfo=berlin))  # the day before
+    harness = AppHarness(app=app, clock=clock)
+    async with harness:
+        await harness.advance_time(2 * 86400)
+    assert runs == ["28 12:00 CET", "29 06:00 CEST", "30 06:00 CEST"]
