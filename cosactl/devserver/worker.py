@@ -355,7 +355,7 @@ async def _serve(  # pragma: no cover - runs in the child
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, shutdown.set)
     runtime = Runtime(
-        project.app.describe(),
+        project.app.describe(settings),
         settings=settings,
         mqtt=None,
         shutdown_event=shutdown,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cosalette._app.registrar import Registrar
 from cosalette._app.registration import (
@@ -23,8 +24,11 @@ from cosalette._di.adapters import (
     AdapterImpl,
     AdapterRegistry,
     AdapterSpec,
+    call_injected,
     split_spec,
 )
+from cosalette._di.plan import InjectionError, callable_label
+from cosalette._errors import StartupError
 from cosalette._mqtt.port import MqttPort
 from cosalette._names import validate_mqtt_name
 from cosalette._settings import Settings
@@ -32,6 +36,8 @@ from cosalette._settings import Settings
 if TYPE_CHECKING:
     from cosalette._app.description import AppDescription
     from cosalette._wiring.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 LifespanFunc = Callable[[AppContext], contextlib.AbstractAsyncContextManager[None]]
 
@@ -128,6 +134,7 @@ class App(Registrar):
         self._adapter_registry = AdapterRegistry()
         self._error_type_map: dict[type[Exception], str] = dict(error_type_map or {})
         self._providers: dict[Any, Callable[[Settings], object]] = {}
+        self._configure_hooks: list[Callable[..., object]] = []
         for port, spec in (adapters or {}).items():
             impl, fake = split_spec(spec)
             self.adapter(port, impl, dry_run=fake)
@@ -141,8 +148,53 @@ class App(Registrar):
 
     # --- description --------------------------------------------------------------------
 
-    def describe(self) -> AppDescription:
-        """Everything this app declares, frozen: what the runtime and the tools read."""
+    def describe(self, settings: Settings | None = None) -> AppDescription:
+        """Everything this app declares, frozen: what the runtime and the tools read.
+
+        With *settings*, ``@app.on_configure`` hooks run first and what they register is
+        included; the app itself keeps only its declared registrations, so each run (and each
+        harness) configures afresh from its own settings.
+        """
+        if settings is None or not self._configure_hooks:
+            return self._describe_now()
+        declared = self._regs
+        self._regs = RegistrationSet(
+            devices=list(declared.devices),
+            telemetry=list(declared.telemetry),
+            commands=list(declared.commands),
+            periodic=list(declared.periodic),
+            streams=list(declared.streams),
+        )
+        try:
+            providers = {Settings: settings, type(settings): settings, App: self, type(self): self}
+            for hook in self._configure_hooks:
+                call_injected(hook, providers, owner=f"on_configure hook {callable_label(hook)}")
+            return self._describe_now()
+        finally:
+            self._regs = declared
+
+    def on_configure(self, func: F | None = None) -> Any:
+        """Register a hook run at start with the resolved settings (ADR-020 option B).
+
+        The hook is synchronous; its parameters are injected (the Settings subclass, ``App``),
+        and it may register devices imperatively: ``app.add_periodic(..., enabled=settings.x)``.
+        """
+
+        def register(hook: F) -> F:
+            if not callable(hook) or inspect.iscoroutinefunction(hook):
+                raise TypeError(f"on_configure takes a synchronous function, got {hook!r}")
+            self._configure_hooks.append(hook)
+            self._resolved = None
+            return hook
+
+        return register(func) if func is not None else register
+
+    @property
+    def has_dynamic_entities(self) -> bool:
+        """True when a ``name=``/``enabled=`` callable or an on_configure hook decides devices."""
+        return bool(self._configure_hooks) or super().has_dynamic_entities
+
+    def _describe_now(self) -> AppDescription:
         from cosalette._app.description import AppDescription, SupervisionOptions
 
         return AppDescription(
@@ -331,9 +383,12 @@ class App(Registrar):
         from cosalette._settings import load_settings
         from cosalette._wiring.runtime import Runtime, install_signal_handlers
 
-        description = self.describe()
         if settings is None:
-            settings = load_settings(description.settings_class)
+            settings = load_settings(self._settings_class)
+        try:
+            description = self.describe(settings)
+        except (InjectionError, TypeError, ValueError, LookupError) as exc:
+            raise StartupError(f"{self._name}: {exc}") from exc
         remove_signals: Callable[[], None] | None = None
         if shutdown_event is None:
             shutdown_event = asyncio.Event()

@@ -294,7 +294,7 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
     Without settings, intervals given as ``setting_ref`` read ``"setting:<field>"`` and
     dynamically named devices use ``+`` in their topics.
     """
-    described = app.describe()
+    described = app.describe(settings)
     prefix = (settings.mqtt.topic_prefix if settings is not None else "") or described.name
     declared = described.registrations
     regs: Registrations[Any, Any, Any, Any] = declared

@@ -123,7 +123,7 @@ def _by_label(regs: Sequence[_Registration], exc: BaseException) -> ProjectError
 
 def check_project(project: Project) -> None:
     """Raise :class:`ProjectError` for the first handler or adapter that cannot be wired."""
-    app, settings = project.app.describe(), project.settings
+    app, settings = project.app.describe(project.settings), project.settings
     regs = _resolve(app.registrations, settings)
     shutdown = asyncio.Event()
     injectables = Injectables(

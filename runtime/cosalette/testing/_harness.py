@@ -176,11 +176,11 @@ class AppHarness:
 
     async def tick_periodic(self, name: str) -> None:
         """Run one cycle of periodic task *name* now, without its interval sleep."""
-        reg = next((r for r in self.app.periodic_registrations if r.name == name), None)
-        if reg is None:
-            known = ", ".join(r.name for r in self.app.periodic_registrations) or "none"
+        description = self.app.describe(self.settings)  # on_configure hooks included
+        periodic = description.registrations.periodic
+        if not any(r.name == name for r in periodic):
+            known = ", ".join(r.name for r in periodic) or "none"
             raise ValueError(f"No periodic task named '{name}' (registered: {known})")
-        description = self.app.describe()
         runtime = Runtime(
             description,
             settings=self.settings,

@@ -28,5 +28,5 @@ def with_options(monkeypatch: pytest.MonkeyPatch, app: cosalette.App, options: O
 
     telemetry = tuple(change(r) for r in regs.telemetry)
     frozen = described._replace(registrations=regs._replace(telemetry=telemetry))
-    monkeypatch.setattr(app, "describe", lambda: frozen)
+    monkeypatch.setattr(app, "describe", lambda settings=None: frozen)
     monkeypatch.setattr(cosalette.App, "telemetry_registrations", property(lambda _: telemetry))

@@ -8,7 +8,18 @@ from typing import Any
 import pytest
 
 import cosalette
-from cosalette import App, CircuitBreaker, DeviceContext, FixedBackoff, LinearBackoff
+from cosalette import (
+    App,
+    CircuitBreaker,
+    DeviceContext,
+    DeviceStore,
+    ExponentialBackoff,
+    FixedBackoff,
+    LinearBackoff,
+    MemoryStore,
+    OnChange,
+    SaveOnPublish,
+)
 from cosalette.testing import AppHarness
 
 
@@ -160,3 +171,60 @@ def test_retry_defaults_follow_the_guide() -> None:
     assert reg.retry_on == (OSError,)
     assert repr(reg.backoff) == "ExponentialBackoff(base=2.0, max_delay=60.0)"
     assert isinstance(reg.backoff, cosalette.ExponentialBackoff)
+
+
+class SlowStart:
+    """The guide's custom backoff: no delay on the first retry, then exponential."""
+
+    def delay(self, attempt: int) -> float:
+        if attempt <= 1:
+            return 0.0
+        return float(min(2.0 ** (attempt - 1), 30.0))
+
+
+async def test_a_custom_backoff_from_the_guide() -> None:
+    app = _app()
+    sensor = Flaky(3)
+    app.add_telemetry("sensor", sensor.read, interval=30, retry=4, backoff=SlowStart())
+    harness = AppHarness(app=app)
+    async with harness:
+        await harness.advance_time(10)
+    assert sensor.calls == [0.0, 0.0, 2.0, 6.0]  # delays 0, 2, 4
+    assert harness.messages_for("ble2mqtt/sensor/state")[0][0] == '{"temperature":21.5}'
+
+
+async def test_the_guides_combined_boiler_example() -> None:
+    store = MemoryStore()
+    app = App("vito2mqtt", heartbeat_interval=None, store=store)
+    reads: list[str] = []
+
+    @app.telemetry(
+        "boiler",
+        interval=30,
+        publish=OnChange(threshold=0.5),
+        persist=SaveOnPublish(),
+        retry=3,
+        backoff=ExponentialBackoff(base=2.0, max_delay=30.0),
+        circuit_breaker=CircuitBreaker(threshold=5),
+        group="optolink",
+    )
+    async def boiler(store: DeviceStore) -> dict[str, object]:
+        reads.append("boiler")
+        if len(reads) == 1:
+            raise OSError("optolink busy")
+        data: dict[str, object] = {"boiler_temp": 55.0}
+        store["last_reading"] = data
+        return data
+
+    @app.telemetry("hotwater", interval=30, group="optolink")
+    async def hotwater() -> dict[str, object]:
+        reads.append("hotwater")
+        return {"hot_water_temp": 48.0}
+
+    harness = AppHarness(app=app)
+    async with harness:
+        await harness.advance_time(40)
+    assert reads[:3] == ["boiler", "boiler", "hotwater"]  # boiler's retry delays the batch
+    assert store._data["boiler"] == {"last_reading": {"boiler_temp": 55.0}}
+    assert harness.messages_for("vito2mqtt/boiler/state")[0][0] == '{"boiler_temp":55.0}'
+    assert harness.messages_for("vito2mqtt/boiler/error") == []
