@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import glob
 import logging
@@ -166,6 +167,9 @@ class JsonFileStore:
         self._reported: set[str] = set()
         self._dir_ready = False
         self._warned_blank = False
+        # The document this store last wrote, and the file's identity right after: a save that
+        # finds the file unchanged reuses it instead of reading and parsing the file again.
+        self._written: tuple[tuple[int, int, int], dict[str, object]] | None = None
 
     @property
     def path(self) -> Path:
@@ -190,9 +194,23 @@ class JsonFileStore:
         """Set several keys in one atomic, durable write."""
         with self._lock:
             self._prepare_dir()
-            document = self._read(saving=True)
-            document.update(entries)
+            document = self._unchanged_document()
+            if document is None:
+                document = self._read(saving=True)
+            document.update(copy.deepcopy(dict(entries)))  # never alias a caller's dicts
+            self._written = None
             self._write((dumps_pretty(document) + "\n").encode("utf-8"))
+            self._written = (_identity(self._path), document)
+
+    def _unchanged_document(self) -> dict[str, object] | None:
+        """What this store last wrote, if the file is still exactly that (no other writer)."""
+        if self._written is None:
+            return None
+        identity, document = self._written
+        try:
+            return document if _identity(self._path) == identity else None
+        except OSError:
+            return None
 
     def take_problems(self) -> list[StoreProblem]:
         """Return, and forget, the problems found since the last call (damaged files).
@@ -296,3 +314,9 @@ class JsonFileStore:
 
     def __repr__(self) -> str:
         return f"JsonFileStore(path={self._path!r})"
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    """Inode, size and modification time: a rename by anyone else changes the inode."""
+    info = os.stat(path)
+    return info.st_ino, info.st_size, info.st_mtime_ns

@@ -330,3 +330,28 @@ def test_copies_aside_never_clobber_each_other(tmp_path: Path) -> None:
     kept = [make() for make in names]
     assert len(set(kept)) == 3
     assert sorted(k.read_bytes() for k in kept) == [b"one", b"three", b"two"]
+
+
+def test_a_save_rereads_the_file_when_another_writer_changed_it(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    first, second = JsonFileStore(path), JsonFileStore(path)
+    first.save("a", {"n": 1})
+    second.save("b", {"n": 2})  # another writer (its own cache) replaces the file
+    first.save("c", {"n": 3})  # must not write its stale document over b
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "a": {"n": 1},
+        "b": {"n": 2},
+        "c": {"n": 3},
+    }
+
+
+def test_a_saved_dict_changed_later_by_the_caller_is_not_written_by_the_next_save(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.json"
+    store = JsonFileStore(path)
+    data: dict[str, object] = {"items": [1]}
+    store.save("a", data)
+    data["items"] = [1, 2]  # changed but not saved
+    store.save("b", {})
+    assert json.loads(path.read_text(encoding="utf-8"))["a"] == {"items": [1]}
