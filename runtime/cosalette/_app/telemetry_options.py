@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import NameSpec, normalise_interval
 from cosalette._di.plan import InjectionPlan, type_label
 
+if TYPE_CHECKING:
+    from cosalette._cron import CronSchedule
+
 __all__ = [
     "UNSET",
     "RetryOptions",
+    "as_cron",
     "check_breaker",
     "check_retry",
     "check_schedule",
@@ -119,15 +123,9 @@ def check_schedule(
         return None
     if interval is not None and interval != 0.0:
         raise ValueError(f"{owner}: interval= and schedule= are mutually exclusive; give one")
-    from cosalette._cron import CronSchedule
-
-    if isinstance(value, str):
-        try:
-            return CronSchedule(value)
-        except ValueError as exc:
-            raise ValueError(f"{owner}: schedule= {exc}") from None
-    if isinstance(value, CronSchedule):
-        return value
+    parsed = as_cron(value, owner)
+    if parsed is not None:
+        return parsed
     if callable(value):
         if inspect.iscoroutinefunction(value):
             raise TypeError(f"{owner}: a schedule= callable must be synchronous")
@@ -141,6 +139,18 @@ def check_schedule(
         f"{owner}: schedule= takes a Quartz cron string ('0 0 6 * * ?'), a CronSchedule or a "
         f"callable of the device config; got {value!r}"
     )
+
+
+def as_cron(value: Any, owner: str) -> CronSchedule | None:
+    """A cron string parsed (a ValueError names the field), a CronSchedule as it is, else None."""
+    from cosalette._cron import CronSchedule
+
+    if isinstance(value, str):
+        try:
+            return CronSchedule(value)
+        except ValueError as exc:
+            raise ValueError(f"{owner}: schedule= {exc}") from None
+    return value if isinstance(value, CronSchedule) else None
 
 
 def check_trigger_and_group(

@@ -28,7 +28,7 @@ from cosalette._app.registration import (
     resolved_as,
     validate_name,
 )
-from cosalette._app.telemetry_options import UNSET
+from cosalette._app.telemetry_options import UNSET, as_cron
 from cosalette._cron import CronSchedule
 from cosalette._settings import Settings
 
@@ -70,13 +70,8 @@ def _cron(reg: _TelemetryRegistration, config: Any) -> CronSchedule | None:
     """The device's CronSchedule: as registered, or from the per-device schedule callable."""
     if reg.schedule is None or isinstance(reg.schedule, CronSchedule):
         return reg.schedule
-    produced = reg.schedule(config)
-    if isinstance(produced, str):
-        try:
-            return CronSchedule(produced)
-        except ValueError as exc:
-            raise ValueError(f"{reg.label}: device '{reg.name}': schedule {exc}") from None
-    if isinstance(produced, CronSchedule):
+    produced = as_cron(reg.schedule(config), f"{reg.label}: device '{reg.name}'")
+    if produced is not None:
         return produced
     raise TypeError(
         f"{reg.label}: the schedule= callable must return a cron string or a CronSchedule, "
