@@ -67,9 +67,16 @@ class CommandInbox:
 class AppContext:
     """What the lifespan sees: settings and adapters, no per-device features."""
 
-    def __init__(self, *, settings: Settings, adapters: dict[type, object]) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        adapters: dict[type, object],
+        state: Mapping[type, object] | None = None,
+    ) -> None:
         self._settings = settings
         self._adapters = adapters
+        self._state = state or {}
 
     @property
     def settings(self) -> Settings:
@@ -77,7 +84,9 @@ class AppContext:
         return self._settings
 
     def adapter(self, port_type: type[T]) -> T:
-        """The adapter registered for *port_type*; LookupError if none."""
+        """The adapter for *port_type*, or the shared state of that type; LookupError if none."""
+        if port_type in self._state and port_type not in self._adapters:
+            return cast(T, self._state[port_type])
         return cast(T, _lookup_adapter(self._adapters, port_type))
 
 

@@ -17,6 +17,12 @@ from cosalette._app.registration import (
     _Registration,
 )
 from cosalette._app.router import Router, adopt
+from cosalette._app.shared_state import (
+    ReactorRegistration,
+    StateRegistration,
+    check_reactor,
+    check_state_factory,
+)
 from cosalette._clock import ClockPort
 from cosalette._context import AppContext
 from cosalette._di.adapters import (
@@ -135,6 +141,8 @@ class App(Registrar):
         self._error_type_map: dict[type[Exception], str] = dict(error_type_map or {})
         self._providers: dict[Any, Callable[[Settings], object]] = {}
         self._configure_hooks: list[Callable[..., object]] = []
+        self._state_factories: list[StateRegistration] = []
+        self._reactors: list[ReactorRegistration] = []
         for port, spec in (adapters or {}).items():
             impl, fake = split_spec(spec)
             self.adapter(port, impl, dry_run=fake)
@@ -218,6 +226,8 @@ class App(Registrar):
             error_type_map=MappingProxyType(dict(self._error_type_map)),
             store=self._store,
             store_is_default=self._store_is_default,
+            state_factories=tuple(self._state_factories),
+            reactors=tuple(self._reactors),
             retained_cleanup=self._retained_cleanup,
         )
 
@@ -300,9 +310,33 @@ class App(Registrar):
         return self._retained_cleanup
 
     @property
-    def state_factories(self) -> Sequence[Any]:
-        """Shared-state factories (not supported yet, so always empty)."""
-        return ()
+    def state_factories(self) -> Sequence[StateRegistration]:
+        """The ``@app.state`` factories, in registration order."""
+        return tuple(self._state_factories)
+
+    def state(self, func: F) -> F:
+        """Register a shared-state factory: its product is injected by its type everywhere.
+
+        The return annotation says the type and the form: ``T``, ``ContextManager[T]``,
+        ``AsyncIterator[T]`` or ``AsyncContextManager[T]`` (torn down in reverse order at
+        shutdown, after the lifespan).
+        """
+        known = {f.type for f in self._state_factories}
+        self._state_factories.append(check_state_factory(func, known))
+        return func
+
+    def react(
+        self, state_type: type, *, drain: Callable[[Any], Any] | None = None
+    ) -> Callable[[F], F]:
+        """Register a reactor for *state_type*'s domain events (``drain(state)`` or
+        ``state.drain_events()``), run after each successful handler."""
+
+        def register(func: F) -> F:
+            known = {f.type for f in self._state_factories}
+            self._reactors.append(check_reactor(state_type, drain, func, known))
+            return func
+
+        return register
 
     @property
     def adapters(self) -> Mapping[Any, AdapterEntry]:
@@ -374,10 +408,12 @@ class App(Registrar):
         run_periodic: bool = True,
         adapter_overrides: Mapping[Any, object] | None = None,
         on_prepared: Callable[[Runtime], None] | None = None,
+        state_overrides: Mapping[type, object] | None = None,
     ) -> None:
         """Run until *shutdown_event* is set (SIGINT/SIGTERM set it when none is given).
 
-        *adapter_overrides* are instances used instead of building those ports' adapters;
+        *adapter_overrides* (*state_overrides*) are instances used instead of building those
+        ports' adapters (calling those state types' factories);
         *on_prepared* sees the runtime once it is wired, before it connects.
         """
         from cosalette._settings import load_settings
@@ -402,6 +438,7 @@ class App(Registrar):
             dry_run=description.dry_run if dry_run is None else dry_run,
             run_periodic=run_periodic,
             adapter_overrides=adapter_overrides,
+            state_overrides=state_overrides,
         )
         try:
             await runtime.prepare()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cosalette._app.registration import DeclaredRegistrations
+from cosalette._app.shared_state import ReactorRegistration, StateRegistration
 from cosalette._di.adapters import AdapterEntry
 from cosalette._settings import Settings
 
@@ -48,6 +49,8 @@ class AppDescription(NamedTuple):
     """A Store, a factory of one (parameters injected at start), or None (no persistence)."""
     store_is_default: bool = False
     retained_cleanup: bool | None = None
+    state_factories: tuple[StateRegistration, ...] = ()
+    reactors: tuple[ReactorRegistration, ...] = ()
 
 
 class RouterDescription(NamedTuple):

@@ -466,9 +466,9 @@ class Registrar:
         raise not_supported("@app.stream (streams)", type(self).__name__)
 
     def state(self, *args: Any, **kwargs: Any) -> Any:
-        """Shared-state factories are specified but not supported yet."""
-        raise not_supported("@app.state (shared-state factories)", type(self).__name__)
+        """Shared state is the App's: a Router cannot declare it."""
+        raise TypeError("@router.state: shared state belongs to the App; use @app.state")
 
     def react(self, *args: Any, **kwargs: Any) -> Any:
-        """Domain-event reactors are specified but not supported yet."""
-        raise not_supported("@app.react (domain-event reactors)", type(self).__name__)
+        """Reactors watch the App's shared state: a Router cannot declare them."""
+        raise TypeError("@router.react: reactors belong to the App; use @app.react")

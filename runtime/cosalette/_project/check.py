@@ -141,6 +141,7 @@ def check_project(project: Project) -> None:
 
         injectables.stores = DeviceStores(NullStore())
     _check_adapters(project, app, injectables)
+    injectables.state = {f.type: _stand_in(f.type, f.type) for f in app.state_factories}
     mqtt = MockMqttClient()
     prefix = settings.mqtt.topic_prefix or app.name
     builder = WiringBuilder(

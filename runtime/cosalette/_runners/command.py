@@ -6,7 +6,7 @@ import inspect
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import _CommandRegistration
 from cosalette._context import Command, CommandInbox, DeviceContext, monotonic
@@ -26,6 +26,9 @@ from cosalette._runners.payloads import (
 from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.stepping import run_with_timeout
 
+if TYPE_CHECKING:
+    from cosalette._wiring.reactions import BoundReactors
+
 
 @dataclass
 class BoundCommand:
@@ -36,6 +39,7 @@ class BoundCommand:
     payload_params: tuple[Param, ...]
     topic_params: tuple[str, ...]
     timeout: float | None
+    reactors: BoundReactors | None = None
     label: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +138,11 @@ class CommandEntity:
             if type(result) is not dict:
                 result = to_state(result, bound.label)
             await self._ctx.publish_state(result)
+        if bound.reactors:
+            try:
+                await bound.reactors.dispatch()
+            except Exception as exc:
+                await self._reporting.error(exc, what=f"{bound.label} reactor")
 
     async def _mark_unavailable(self, exc: Exception, bound: BoundCommand) -> None:
         self._unavailable = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosalette._context import DeviceContext
 from cosalette._di.plan import Param
@@ -20,6 +20,9 @@ from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.stepping import run_with_timeout
 from cosalette._save_policies import PersistPolicy
 from cosalette._trigger import TriggerPayload
+
+if TYPE_CHECKING:
+    from cosalette._wiring.reactions import BoundReactors
 
 __all__ = ["CycleOptions", "TelemetryCycle", "save_quietly"]
 
@@ -45,6 +48,7 @@ class CycleOptions:
     timeout: float | None = None
     trigger_params: tuple[str, ...] = ()
     payload_params: tuple[Param, ...] = field(default=())
+    reactors: BoundReactors | None = None
 
 
 class TelemetryCycle:
@@ -142,6 +146,14 @@ class TelemetryCycle:
         persist, store = self._persist, self._store
         if persist is not None and store is not None and persist.should_save(store, published):
             save_quietly(store, self._label)
+        reactors = self.options.reactors
+        if reactors:
+            try:
+                await reactors.dispatch()
+            except Exception as exc:
+                if type(exc) is not self._last_error:
+                    self._last_error = type(exc)
+                    await self._reporting.error(exc, what=f"{self._label} reactor")
 
     async def _retry(self, kwargs: dict[str, object], first: Exception) -> Any:
         """Attempts after *first* failed: backoff, then again, up to ``retry`` more times."""

@@ -14,6 +14,7 @@ from cosalette._app.registration import (
     ResolvedTelemetry,
     _Registration,
 )
+from cosalette._app.shared_state import ReactorRegistration
 from cosalette._context import CommandInbox, DeviceContext
 from cosalette._di.plan import InjectionPlan, logger_for
 from cosalette._errors import ErrorPublisher
@@ -34,6 +35,7 @@ from cosalette._runners.telemetry import TelemetryRunner, TriggerSlot
 from cosalette._shutdown import SleepRegistry
 from cosalette._trigger import TriggerPayload
 from cosalette._wiring.injectables import Injectables
+from cosalette._wiring.reactions import BoundReactors
 
 
 @dataclass
@@ -53,6 +55,7 @@ class DeviceUnit:
     adapters_used: tuple[Any, ...] = ()
     store: DeviceStore | None = None
     triggers: TriggerSlot | None = None
+    reactors: BoundReactors | None = None
 
 
 @dataclass
@@ -76,8 +79,10 @@ class WiringBuilder:
         sleeps: SleepRegistry,
         errors: ErrorPublisher,
         health: HealthReporter,
+        reactors: tuple[ReactorRegistration, ...] = (),
     ) -> None:
         self.injectables = injectables
+        self.reactors = reactors
         self.mqtt = mqtt
         self.prefix = topic_prefix
         self.sleeps = sleeps
@@ -107,9 +112,14 @@ class WiringBuilder:
 
     def _bind(
         self, plan: InjectionPlan, reg: _Registration, ctx: DeviceContext | None
-    ) -> dict[str, object]:
+    ) -> tuple[dict[str, object], BoundReactors | None]:
+        """The handler's arguments, and the reactors its boundary runs (bound alike)."""
         providers = self.injectables.for_handler(reg, ctx)
-        return self.injectables.bind(plan, providers, owner=reg.label)
+        kwargs = self.injectables.bind(plan, providers, owner=reg.label)
+        if not self.reactors:
+            return kwargs, None
+        reactors = BoundReactors(self.reactors, self.injectables.state, providers, owner=reg.label)
+        return kwargs, reactors
 
     def _store(self, name: str) -> DeviceStore | None:
         stores = self.injectables.stores
@@ -140,7 +150,7 @@ class WiringBuilder:
         for dev in regs.devices:
             inbox = CommandInbox()
             ctx = self._context(dev.name, dev.is_root, inbox)
-            kwargs = self._bind(dev.plan, dev, ctx)
+            kwargs, reactors = self._bind(dev.plan, dev, ctx)
             reporting = self._reporting(dev.name, dev.is_root)
             units.append(
                 DeviceUnit(
@@ -154,6 +164,7 @@ class WiringBuilder:
                     device_kwargs=kwargs,
                     adapters_used=self._adapters_used(dev.plan),
                     store=self._store(dev.name),
+                    reactors=reactors,
                 )
             )
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
@@ -161,7 +172,7 @@ class WiringBuilder:
 
     def _telemetry_unit(self, reg: ResolvedTelemetry) -> DeviceUnit:
         ctx = self._context(reg.name, reg.is_root)
-        kwargs = self._bind(reg.plan, reg, ctx)
+        kwargs, reactors = self._bind(reg.plan, reg, ctx)
         strategy = copy.deepcopy(reg.publish) if reg.publish is not None else None
         if strategy is not None and hasattr(strategy, "_bind"):
             strategy._bind(self.injectables.clock)  # noqa: SLF001 - the spec names the hook
@@ -185,6 +196,7 @@ class WiringBuilder:
                     p.name for p in reg.plan.injected() if p.annotation is TriggerPayload
                 ),
                 payload_params=tuple(p for p in reg.plan.params if p.kind == "payload"),
+                reactors=reactors,
             ),
         )
         triggers = TriggerSlot() if reg.triggerable else None
@@ -208,7 +220,7 @@ class WiringBuilder:
 
     def periodic_runner(self, reg: ResolvedPeriodic) -> PeriodicRunner:
         """A runner for one periodic registration (also used by tick_periodic)."""
-        kwargs = self._bind(reg.plan, reg, None)
+        kwargs, _ = self._bind(reg.plan, reg, None)
         ctx = self._context(reg.name, False)
         return PeriodicRunner(
             name=reg.name,
@@ -236,8 +248,10 @@ class WiringBuilder:
                 plan = InjectionPlan(
                     reg.plan.func, tuple(p for p in reg.plan.params if p.name not in skip)
                 )
-                kwargs = self._bind(plan, reg, ctx)
-                bound.append(BoundCommand(reg, kwargs, payload_params, topic_params, reg.timeout))
+                kwargs, reactors = self._bind(plan, reg, ctx)
+                bound.append(
+                    BoundCommand(reg, kwargs, payload_params, topic_params, reg.timeout, reactors)
+                )
                 used.extend(self._adapters_used(reg.plan))
             reporting = self._reporting(name, is_root)
             entity = CommandEntity(

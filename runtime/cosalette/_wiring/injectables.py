@@ -71,6 +71,8 @@ class Injectables:
         self._extra = {key: make(settings) for key, make in (providers or {}).items()}
         self._init_factory = init_factory
         self._adapter_arguments: list[_AdapterArgument] = []
+        self.state: dict[type, object] = {}
+        """The run's shared-state objects by type (``@app.state``)."""
         self.stores: DeviceStores | None = None
         """The run's device stores, once the app's store is built (None: no persistence)."""
 
@@ -96,6 +98,7 @@ class Injectables:
             asyncio.Event: self.shutdown_event,
             TriggerPayload: TriggerPayload.scheduled(),
             **self.adapters,
+            **self.state,
             **self._extra,
         }
         if ctx is not None:

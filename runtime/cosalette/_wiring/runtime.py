@@ -39,6 +39,7 @@ from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
 from cosalette._wiring.cleanup import cleanup_enabled, clear_stale_entities, warn_if_ephemeral
 from cosalette._wiring.injectables import Injectables
+from cosalette._wiring.reactions import make_state
 from cosalette._wiring.resolve import resolve_registrations
 from cosalette._wiring.routing import InboundRouter
 from cosalette._wiring.stores import DeviceStores, build_store
@@ -76,8 +77,11 @@ class Runtime:
         dry_run: bool,
         run_periodic: bool = True,
         adapter_overrides: Mapping[Any, object] | None = None,
+        state_overrides: Mapping[type, object] | None = None,
     ) -> None:
         self.app = app
+        self._state_overrides = dict(state_overrides or {})
+        self._state_stack = contextlib.AsyncExitStack()  # torn down after the lifespan
         self.settings = settings
         self.prefix = settings.mqtt.topic_prefix or app.name
         self.mqtt: MqttPort = (
@@ -134,9 +138,14 @@ class Runtime:
 
     async def _prepare(self) -> None:
         self.registrations = resolve_registrations(self.app.registrations, self.settings)
+        self.injectables.state = await make_state(
+            self.app.state_factories, self.settings, self._state_stack, self._state_overrides
+        )
         await self.adapters.start()
         self._open_stores()
-        context = AppContext(settings=self.settings, adapters=self.injectables.adapters)
+        context = AppContext(
+            settings=self.settings, adapters=self.injectables.adapters, state=self.injectables.state
+        )
         await self._stack.enter_async_context(self.app.lifespan(context))
         self.builder = WiringBuilder(
             injectables=self.injectables,
@@ -145,6 +154,7 @@ class Runtime:
             sleeps=self.sleeps,
             errors=self.errors,
             health=self.health,
+            reactors=self.app.reactors,
         )
         self.wiring = self.builder.build(self.registrations, run_periodic=self.run_periodic)
         if self.injectables.stores is not None:
@@ -170,7 +180,10 @@ class Runtime:
 
     async def release(self) -> None:
         """Exit the lifespan and the adapters of a run that was prepared but never served."""
-        await self._stack.aclose()
+        try:
+            await self._stack.aclose()
+        finally:
+            await self._state_stack.aclose()
 
     # --- phase 3: run -----------------------------------------------------------------
 
@@ -273,7 +286,7 @@ class Runtime:
                 if u.device_commands is not None:
                     u.device_commands.reset()
                 try:
-                    await run_device(u.device_func, u.device_kwargs, u.ctx)
+                    await run_device(u.device_func, u.device_kwargs, u.ctx, u.reactors)
                 finally:
                     if u.store is not None and u.store.dirty:
                         save_quietly(u.store, f"device '{u.name}'")
@@ -353,7 +366,7 @@ class Runtime:
             await self._report_store_problems()  # a write that failed during the run
             await self.health.shutdown()
         try:
-            await self._stack.aclose()
+            await self.release()
         finally:
             await self.sleeps.stop()
             if isinstance(self.mqtt, MqttLifecycle):

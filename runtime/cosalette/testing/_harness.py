@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from cosalette._app.app import App, LifespanFunc, run_until_shutdown
 from cosalette._mqtt.doubles import MockMqttClient
@@ -17,6 +17,7 @@ from cosalette.testing._clock import FakeClock
 from cosalette.testing._settings import make_settings
 
 _SETTLE_ROUNDS = 200
+T = TypeVar("T")
 
 
 async def settle() -> None:
@@ -52,6 +53,7 @@ class AppHarness:
         self.run_periodic = run_periodic
         self._task: asyncio.Task[None] | None = None
         self.adapter_overrides: dict[Any, object] = {}
+        self.state_overrides: dict[type, object] = {}
         """Adapter instances to use instead of building them, by port (from the next start)."""
         self.runtime: Runtime | None = None
         """The current (or last) run, once it is wired."""
@@ -115,7 +117,18 @@ class AppHarness:
             run_periodic=self.run_periodic,
             adapter_overrides=self.adapter_overrides,
             on_prepared=self._prepared,
+            state_overrides=self.state_overrides,
         )
+
+    def override_state(self, state_type: type[T], value: T) -> None:
+        """Use *value* instead of calling *state_type*'s ``@app.state`` factory (next start)."""
+        if not isinstance(value, state_type):
+            raise TypeError(
+                f"override_state({state_type.__qualname__}, ...): got a {type(value).__qualname__}"
+            )
+        if state_type not in {f.type for f in self.app.state_factories}:
+            raise ValueError(f"{state_type.__qualname__} is not an @app.state type of this app")
+        self.state_overrides[state_type] = value
 
     def _prepared(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -190,6 +203,7 @@ class AppHarness:
             dry_run=description.dry_run,
             run_periodic=False,
             adapter_overrides=self.adapter_overrides,
+            state_overrides=self.state_overrides,
         )
         await runtime.prepare()
         try:
