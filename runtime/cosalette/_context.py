@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime
 import inspect
+import logging
 import time as _time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,12 +15,14 @@ from typing import Any, TypeVar, cast, overload
 from cosalette._clock import ClockPort
 from cosalette._json import dumps
 from cosalette._mqtt.port import MqttPort
-from cosalette._names import validate_sub_topic
+from cosalette._names import validate_sub_entity, validate_sub_topic
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry, interruptible_sleep
 from cosalette._topics import DeviceTopics
 
 T = TypeVar("T")
+
+logger = logging.getLogger("cosalette")
 
 CommandHandler = Callable[..., Awaitable[Any]]
 
@@ -293,7 +296,9 @@ class DeviceContext:
     @contextlib.asynccontextmanager
     async def sub_entity(self, name: str) -> AsyncIterator[SubEntityContext]:
         """A scoped sub-entity: ``online`` on enter; state cleared and ``offline`` on exit."""
-        validate_sub_topic(name)
+        validate_sub_entity(name)
+        if name == self._name:
+            logger.warning("Sub-entity %r of device %r has the device's own name", name, self._name)
         if name in self._active_sub_entities:
             raise ValueError(f"Sub-entity '{name}' is already active on device '{self._name}'")
         topics = self._topics.sub(name)

@@ -18,6 +18,32 @@ def validate_mqtt_name(name: str, *, what: str = "Name") -> str:
     return name
 
 
+RESERVED_SUB_NAMES = frozenset(
+    {
+        "state",
+        "set",
+        "availability",
+        "status",
+        "error",
+        "config",
+        "attributes",
+        "json_attributes",
+        "diagnostic",
+        "firmware",
+    }
+)
+"""Channels a device already has (or Home Assistant uses): never a sub-entity's name."""
+
+
 def validate_sub_topic(name: str) -> str:
-    """Validate a command sub-topic or sub-entity name."""
+    """Validate a command sub-topic name: one topic segment."""
     return validate_mqtt_name(name, what="Sub-topic")
+
+
+def validate_sub_entity(name: str) -> str:
+    """Validate a sub-entity name: one topic segment that is not a reserved channel name."""
+    validate_mqtt_name(name, what="Sub-entity name")
+    if name in RESERVED_SUB_NAMES:
+        reserved = ", ".join(sorted(RESERVED_SUB_NAMES))
+        raise ValueError(f"Sub-entity name {name!r} is reserved (reserved: {reserved})")
+    return name

@@ -29,6 +29,7 @@ from cosalette._topics import DeviceTopics, app_error_topic, status_topic
 
 if TYPE_CHECKING:
     from cosalette._app.app import App
+    from cosalette._app.description import AppDescription
 
 __all__ = [
     "build_manifest",
@@ -329,6 +330,27 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
         "devices": devices,
         "adapters": describe_adapters(described.adapters),
         "store": describe_store(described.store, default=described.store_is_default),
+        **_shared_state(described),
+    }
+
+
+def _shared_state(described: AppDescription) -> dict[str, Any]:
+    """``{"state": [...]}`` when the app has ``@app.state`` types (absent otherwise)."""
+    if not described.state_factories:
+        return {}
+    return {
+        "state": [
+            {
+                "type": type_label(factory.type),
+                "factory": callable_label(factory.func),
+                "reactors": [
+                    callable_label(r.func)
+                    for r in described.reactors
+                    if r.state_type is factory.type
+                ],
+            }
+            for factory in described.state_factories
+        ]
     }
 
 

@@ -99,6 +99,9 @@ def format_manifest_table(manifest: dict[str, Any]) -> str:
         lines += ["", f"Store: {store['backend']}{where}{default}"]
     elif "store" in manifest:
         lines += ["", "Store: none (device state is not persisted)"]
+    for state in manifest.get("state") or []:
+        reactors = ", ".join(state["reactors"]) or "no reactors"
+        lines += [f"Shared state: {state['type']} ({reactors})"]
     adapters = manifest.get("adapters") or []
     if adapters:
         lines += ["", "Adapters:"]

@@ -169,3 +169,23 @@ def test_registration_checks() -> None:
 
     with pytest.raises(TypeError, match="async"):
         app.react(Registry)(not_async)
+
+
+def test_the_manifest_names_the_shared_state_and_its_reactors() -> None:
+    from cosalette.project import build_manifest, format_manifest_table
+
+    app = App("heat", store=None)
+
+    @app.state
+    def registry() -> Registry:
+        return Registry()
+
+    @app.react(Registry)
+    async def on_registry(events: list[str]) -> None:
+        return None
+
+    manifest = build_manifest(app)
+    assert [s["type"] for s in manifest["state"]] == ["Registry"]
+    assert manifest["state"][0]["reactors"][0].endswith("on_registry")
+    assert "Shared state: Registry (" in format_manifest_table(manifest)
+    assert "state" not in build_manifest(App("plain", store=None))
