@@ -21,10 +21,12 @@ class DeviceStatus:
     """One device's health in the heartbeat (``"ok"``, ``"error"``, ``"unavailable"``)."""
 
     status: str = "ok"
+    dropped: int | None = None
+    """Items a stream dropped because it was full (streams only)."""
 
-    def to_dict(self) -> dict[str, str]:
-        """Serialise to a plain dict."""
-        return asdict(self)
+    def to_dict(self) -> dict[str, object]:
+        """Serialise to a plain dict (``dropped`` only for streams)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,11 @@ class HealthReporter:
     def _availability_topic(self, device: str, is_root: bool) -> str:
         return DeviceTopics.of(self.topic_prefix, device, is_root=is_root).availability
 
-    def set_device_status(self, device: str, status: str = "ok") -> None:
-        """Record *device*'s status for the next heartbeat."""
-        self._devices[device] = DeviceStatus(status=status)
+    def set_device_status(
+        self, device: str, status: str = "ok", *, dropped: int | None = None
+    ) -> None:
+        """Record *device*'s status (and a stream's dropped items) for the next heartbeat."""
+        self._devices[device] = DeviceStatus(status=status, dropped=dropped)
 
     def remove_device(self, device: str) -> None:
         """Stop tracking *device*."""

@@ -77,6 +77,8 @@ class Stream(Generic[T]):
         self._items: collections.deque[T] = collections.deque()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False
+        self.dropped = 0
+        """Items discarded because the stream was full (``drop_newest``/``drop_oldest``)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         if thread_safe:
@@ -120,6 +122,7 @@ class Stream(Generic[T]):
             if self._backpressure == "raise":
                 msg = f"Stream is full ({self._maxsize} items)"
                 raise asyncio.QueueFull(msg)
+            self.dropped += 1
             if self._backpressure == "drop_newest":
                 logger.debug("Stream full (%d), dropping newest item", self._maxsize)
                 return

@@ -2,284 +2,30 @@
 
 from __future__ import annotations
 
-import inspect
-import logging
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
+from cosalette._app.registrar_base import _COMMAND_PARAMS, F, _reject_bare, _resolve_name
+from cosalette._app.registrar_telemetry import TelemetryRegistrar
 from cosalette._app.registration import (
-    DeclaredRegistrations,
     EnabledSpec,
     IntervalSpec,
     NameSpec,
-    RegistrationSet,
     TimeoutSpec,
     _CommandRegistration,
     _DeviceRegistration,
     _PeriodicRegistration,
-    _Registration,
     _StreamRegistration,
-    _TelemetryRegistration,
-    as_tuple,
-    check_unique,
     normalise_interval,
-    not_supported,
     validate_handler,
-    validate_init,
     validate_name,
 )
-from cosalette._app.telemetry_options import (
-    UNSET,
-    check_breaker,
-    check_retry,
-    check_schedule,
-    check_timeout,
-    check_trigger_and_group,
-    check_trigger_params,
-)
-from cosalette._di.plan import build_plan, callable_label
-
-logger = logging.getLogger("cosalette")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_COMMAND_PARAMS = frozenset({"topic", "payload"})
-_METADATA = frozenset({"summary", "behavior", "effects", "state_model", "payload_model", "tags"})
+from cosalette._app.stream_options import check_stream
+from cosalette._di.plan import callable_label
 
 
-def _reject_bare(name: object, decorator: str) -> None:
-    if inspect.iscoroutinefunction(name) or inspect.isasyncgenfunction(name):
-        raise TypeError(f"Use @{decorator}(...) with parentheses, not @{decorator}")
-
-
-def _resolve_name(
-    name: str | NameSpec | None, func: Callable[..., Any]
-) -> tuple[str, bool, NameSpec | None]:
-    """(name, is_root, name_spec): None → root device named after the function."""
-    if name is None:
-        return getattr(func, "__name__", "root"), True, None
-    if callable(name):
-        return getattr(func, "__name__", "dynamic"), False, name
-    return name, False, None
-
-
-class Registrar:
-    """Registration decorators; App and Router both inherit them."""
-
-    _regs: RegistrationSet
-
-    # --- read-only views ---------------------------------------------------------------
-
-    def _shown(self) -> DeclaredRegistrations:
-        """The registrations the views below show (an App shows resolved ones after start)."""
-        return self._regs.freeze()
-
-    @property
-    def devices(self) -> Sequence[_DeviceRegistration]:
-        """Registered device handlers."""
-        return self._shown().devices
-
-    @property
-    def telemetry_registrations(self) -> Sequence[_TelemetryRegistration]:
-        """Registered telemetry handlers (intervals resolved to seconds once an app started)."""
-        return self._shown().telemetry
-
-    @property
-    def commands(self) -> Sequence[_CommandRegistration]:
-        """Registered command handlers."""
-        return self._shown().commands
-
-    @property
-    def periodic_registrations(self) -> Sequence[_PeriodicRegistration]:
-        """Registered periodic tasks."""
-        return self._shown().periodic
-
-    @property
-    def stream_registrations(self) -> Sequence[_StreamRegistration]:
-        """Registered streams (none until streams are supported)."""
-        return self._shown().streams
-
-    @property
-    def has_dynamic_entities(self) -> bool:
-        """True when a ``name=`` or ``enabled=`` callable decides the devices at start-up."""
-        return any(
-            r.name_spec is not None or callable(r.enabled)
-            for r in self._regs.all()
-            if not isinstance(r, _PeriodicRegistration)
-        )
-
-    def _add(self, reg: _Registration, target: list[Any]) -> None:
-        check_unique(reg, self._regs)
-        if reg.is_root and any(
-            not r.is_root for r in self._regs.all() if not isinstance(r, _PeriodicRegistration)
-        ):
-            logger.warning("%s: mixing a root device with named devices is unusual", reg.label)
-        target.append(reg)
-
-    def _decorate(
-        self,
-        name: str | NameSpec | None,
-        archetype: str,
-        register: Callable[..., None],
-        options: dict[str, Any],
-    ) -> Callable[[F], F]:
-        """The decorator form of ``register``: the name comes from the call, the handler later."""
-        _reject_bare(name, archetype)
-
-        def decorator(func: F) -> F:
-            resolved, is_root, spec = _resolve_name(name, func)
-            register(resolved, func, is_root=is_root, name_spec=spec, **options)
-            return func
-
-        return decorator
-
-    # --- telemetry ---------------------------------------------------------------------
-
-    def telemetry(
-        self,
-        name: str | NameSpec | None = None,
-        *,
-        interval: IntervalSpec | None = None,
-        schedule: Any = None,
-        schedule_spec: Any = None,
-        publish: Any = None,
-        persist: Any = None,
-        init: Callable[..., Any] | None = None,
-        enabled: EnabledSpec = True,
-        group: str | None = None,
-        triggerable: bool = False,
-        retry: int = 0,
-        retry_on: tuple[type[BaseException], ...] | None = None,
-        backoff: Any = None,
-        circuit_breaker: Any = None,
-        timeout: TimeoutSpec | None = UNSET,
-        summary: str | None = None,
-        behavior: Sequence[str] | None = None,
-        effects: Sequence[str] | None = None,
-        state_model: Any = None,
-        payload_model: Any = None,
-        tags: Sequence[str] | None = None,
-    ) -> Callable[[F], F]:
-        """Register a polled device: its returned dict is published on ``{base}/state``."""
-        options = dict(locals())
-        del options["self"], options["name"]
-        return self._decorate(name, "telemetry", self._register_telemetry, options)
-
-    def add_telemetry(
-        self,
-        name: str | NameSpec,
-        func: Callable[..., Any],
-        *,
-        interval: IntervalSpec | None = None,
-        **options: Any,
-    ) -> None:
-        """Register an existing function as telemetry (always a named device)."""
-        if name is None:
-            raise ValueError("add_telemetry() needs a device name; root devices need the decorator")
-        resolved, _, spec = _resolve_name(name, func)
-        self._register_telemetry(
-            resolved, func, is_root=False, name_spec=spec, interval=interval, **options
-        )
-
-    def _register_telemetry(
-        self,
-        name: str,
-        func: Callable[..., Any],
-        *,
-        is_root: bool,
-        name_spec: NameSpec | None,
-        interval: IntervalSpec | None,
-        enabled: EnabledSpec = True,
-        init: Callable[..., Any] | None = None,
-        publish: Any = None,
-        schedule: Any = None,
-        schedule_spec: Any = None,
-        persist: Any = None,
-        group: str | None = None,
-        triggerable: bool = False,
-        retry: int = 0,
-        retry_on: tuple[type[BaseException], ...] | None = None,
-        backoff: Any = None,
-        circuit_breaker: Any = None,
-        timeout: Any = UNSET,
-        **meta: Any,
-    ) -> None:
-        owner = f"telemetry '{name}' ({callable_label(func)})"
-        if enabled is False:
-            return
-        validate_handler(func, archetype="telemetry")
-        if name_spec is None:
-            validate_name(name, owner)
-        cron = check_schedule(
-            schedule, schedule_spec, interval=interval, name_spec=name_spec, owner=owner
-        )
-        spec = (
-            0.0 if cron is not None else normalise_interval(interval, what="interval", owner=owner)
-        )
-        check_trigger_and_group(
-            triggerable=triggerable, group=group, schedule=cron, is_root=is_root, owner=owner
-        )
-        retrying = check_retry(retry, retry_on, backoff, owner)
-        if publish is not None and not hasattr(publish, "should_publish"):
-            raise TypeError(
-                f"{owner}: publish= must be a publish strategy "
-                "such as OnChange() or Every(seconds=30)"
-            )
-        if persist is not None and not callable(getattr(persist, "should_save", None)):
-            raise TypeError(
-                f"{owner}: persist= must be a save policy such as SaveOnChange(), "
-                f"SaveOnPublish() or SaveOnShutdown() (combine them with | and &)"
-            )
-        common = self._common(name, func, owner, init, is_root, enabled, name_spec, meta)
-        check_trigger_params(common["plan"], owner)
-        reg = _TelemetryRegistration(
-            **common,
-            interval=spec,
-            publish=publish,
-            persist=persist,
-            retry=retrying.retry,
-            retry_on=retrying.retry_on,
-            backoff=retrying.backoff,
-            circuit_breaker=check_breaker(circuit_breaker, owner),
-            timeout=check_timeout(timeout, owner),
-            group=group,
-            schedule=cron,
-            triggerable=triggerable,
-        )
-        self._add(reg, self._regs.telemetry)
-
-    def _common(
-        self,
-        name: str,
-        func: Callable[..., Any],
-        owner: str,
-        init: Callable[..., Any] | None,
-        is_root: bool,
-        enabled: EnabledSpec,
-        name_spec: NameSpec | None,
-        meta: dict[str, Any],
-        by_name: frozenset[str] = frozenset(),
-    ) -> dict[str, Any]:
-        """The fields every registration has, validated the same way for every archetype."""
-        unknown = set(meta) - _METADATA
-        if unknown:
-            raise TypeError(f"{owner}: unexpected keyword argument(s) {sorted(unknown)}")
-        return {
-            "name": name,
-            "func": func,
-            "plan": build_plan(func, by_name=by_name, owner=owner),
-            "init": init,
-            "init_plan": validate_init(init, owner) if init is not None else None,
-            "is_root": is_root,
-            "enabled": enabled,
-            "name_spec": name_spec,
-            "summary": meta.get("summary"),
-            "behavior": as_tuple(meta.get("behavior")),
-            "effects": as_tuple(meta.get("effects")),
-            "state_model": meta.get("state_model"),
-            "payload_model": meta.get("payload_model"),
-            "tags": as_tuple(meta.get("tags")),
-        }
+class Registrar(TelemetryRegistrar):
+    """Registration decorators; App and Router both inherit them (telemetry in its own module)."""
 
     # --- command -----------------------------------------------------------------------
 
@@ -459,11 +205,59 @@ class Registrar:
         common = self._common(name, func, owner, init, False, enabled, None, meta)
         self._add(_PeriodicRegistration(**common, interval=spec), self._regs.periodic)
 
-    # --- not yet supported -------------------------------------------------------------
+    # --- stream ------------------------------------------------------------------------
 
-    def stream(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        """Streams are specified but not supported yet."""
-        raise not_supported("@app.stream (streams)", type(self).__name__)
+    def stream(
+        self,
+        name: str | None = None,
+        *,
+        enabled: EnabledSpec = True,
+        maxsize: int = 0,
+        backpressure: str = "drop_newest",
+        summary: str | None = None,
+        behavior: Sequence[str] | None = None,
+        effects: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a handler for items a ``StreamablePort[T]`` adapter pushes (``Stream[T]``)."""
+        options = dict(locals())
+        del options["self"], options["name"]
+        return self._decorate(name, "stream", self._register_stream, options)
+
+    def add_stream(self, name: str, func: Callable[..., Any], **options: Any) -> None:
+        """Register an existing async generator as a stream handler."""
+        self._register_stream(name, func, is_root=False, name_spec=None, **options)
+
+    def _register_stream(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        is_root: bool,
+        name_spec: NameSpec | None,
+        enabled: EnabledSpec = True,
+        maxsize: int = 0,
+        backpressure: str = "drop_newest",
+        **meta: Any,
+    ) -> None:
+        owner = f"stream '{name}' ({callable_label(func)})"
+        if enabled is False:
+            return
+        if name_spec is not None:
+            raise TypeError(f"{owner}: a stream has one name; name= callables are for devices")
+        validate_name(name, owner)
+        common = self._common(name, func, owner, None, is_root, enabled, None, meta)
+        item_type, param = check_stream(
+            func, common["plan"], maxsize=maxsize, backpressure=backpressure, owner=owner
+        )
+        reg = _StreamRegistration(
+            **common,
+            maxsize=maxsize,
+            backpressure=backpressure,
+            item_type=item_type,
+            stream_param=param,
+        )
+        self._add(reg, self._regs.streams)
 
     def state(self, *args: Any, **kwargs: Any) -> Any:
         """Shared state is the App's: a Router cannot declare it."""

@@ -110,7 +110,19 @@ class _PeriodicRegistration(_Registration):
 
 @dataclass(frozen=True)
 class _StreamRegistration(_Registration):
-    """Placeholder for stream registrations (not supported yet)."""
+    """A handler consuming a ``Stream[T]`` that a ``StreamablePort[T]`` adapter feeds."""
+
+    maxsize: int = 0
+    backpressure: str = "drop_newest"
+    item_type: Any = None
+    stream_param: str = ""
+
+    @property
+    def port_key(self) -> Any:
+        """The adapter key of the port that feeds this stream: ``StreamablePort[T]``."""
+        from cosalette._streams import StreamablePort
+
+        return StreamablePort[self.item_type]  # type: ignore[name-defined]
 
 
 # --- resolved registrations: what one run uses, after settings load (ADR-020) -------------
@@ -136,6 +148,10 @@ class ResolvedCommand(_CommandRegistration):
 
 class ResolvedDevice(_DeviceRegistration):
     """A device registration for one run: a concrete device."""
+
+
+class ResolvedStream(_StreamRegistration):
+    """A stream registration for one run."""
 
 
 class ResolvedPeriodic(_PeriodicRegistration):

@@ -178,7 +178,11 @@ def _is_protocol(annotation: Any) -> bool:
 
 
 def type_label(annotation: Any) -> str:
-    """Short name of a type for messages."""
+    """Short name of a type for messages: ``Reading``, ``StreamablePort[Reading]``."""
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if args and origin is not None and origin is not Union and origin is not types.UnionType:
+        return f"{type_label(origin)}[{', '.join(type_label(a) for a in args)}]"
     return getattr(annotation, "__qualname__", None) or repr(annotation)
 
 

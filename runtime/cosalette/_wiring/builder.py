@@ -13,10 +13,11 @@ from cosalette._app.registration import (
     ResolvedRegistrations,
     ResolvedTelemetry,
     _Registration,
+    _StreamRegistration,
 )
 from cosalette._app.shared_state import ReactorRegistration
 from cosalette._context import CommandInbox, DeviceContext
-from cosalette._di.plan import InjectionPlan, logger_for
+from cosalette._di.plan import InjectionError, InjectionPlan, logger_for, type_label
 from cosalette._errors import ErrorPublisher
 from cosalette._health import HealthReporter
 from cosalette._mqtt.port import MqttPort
@@ -31,6 +32,7 @@ from cosalette._runners.cycle import CycleOptions, TelemetryCycle
 from cosalette._runners.group import GroupRunner
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.reporting import DeviceReporting
+from cosalette._runners.stream import StreamRunner
 from cosalette._runners.telemetry import TelemetryRunner, TriggerSlot
 from cosalette._shutdown import SleepRegistry
 from cosalette._trigger import TriggerPayload
@@ -65,6 +67,7 @@ class Wiring:
     units: list[DeviceUnit]
     periodic: list[PeriodicRunner]
     groups: list[GroupRunner] = field(default_factory=list)
+    streams: list[tuple[StreamRunner, DeviceReporting]] = field(default_factory=list)
 
 
 class WiringBuilder:
@@ -168,7 +171,33 @@ class WiringBuilder:
                 )
             )
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
-        return Wiring(units=units, periodic=periodic, groups=list(groups.values()))
+        streams = [self._stream_runner(reg) for reg in regs.streams]
+        return Wiring(units=units, periodic=periodic, groups=list(groups.values()), streams=streams)
+
+    def _stream_runner(self, reg: _StreamRegistration) -> tuple[StreamRunner, DeviceReporting]:
+        port = self.injectables.adapters.get(reg.port_key)
+        if port is None:
+            raise InjectionError(
+                f"{reg.label}: no adapter for {type_label(reg.port_key)}; register one with "
+                f"app.adapter(StreamablePort[{type_label(reg.item_type)}], ...)"
+            )
+        ctx = self._context(reg.name, reg.is_root)
+        plan = InjectionPlan(
+            reg.plan.func, tuple(p for p in reg.plan.params if p.name != reg.stream_param)
+        )
+        kwargs, reactors = self._bind(plan, reg, ctx)
+        runner = StreamRunner(
+            name=reg.name,
+            func=reg.func,
+            kwargs=kwargs,
+            stream_param=reg.stream_param,
+            maxsize=reg.maxsize,
+            backpressure=reg.backpressure,
+            port=port,
+            ctx=ctx,
+            reactors=reactors,
+        )
+        return runner, self._reporting(reg.name, reg.is_root)
 
     def _telemetry_unit(self, reg: ResolvedTelemetry) -> DeviceUnit:
         ctx = self._context(reg.name, reg.is_root)

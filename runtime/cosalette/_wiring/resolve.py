@@ -17,11 +17,13 @@ from cosalette._app.registration import (
     ResolvedDevice,
     ResolvedPeriodic,
     ResolvedRegistrations,
+    ResolvedStream,
     ResolvedTelemetry,
     _CommandRegistration,
     _DeviceRegistration,
     _PeriodicRegistration,
     _Registration,
+    _StreamRegistration,
     _TelemetryRegistration,
     check_unique,
     resolve_interval,
@@ -100,7 +102,9 @@ def _concrete(reg: _Registration, name: str, config: Any, settings: Settings) ->
         return resolved_as(ResolvedCommand, reg, **changes)
     if isinstance(reg, _DeviceRegistration):
         return resolved_as(ResolvedDevice, reg, **changes)
-    raise TypeError(f"{reg.label}: cannot be resolved")  # streams are not supported yet
+    if isinstance(reg, _StreamRegistration):
+        return resolved_as(ResolvedStream, reg, **changes)
+    raise TypeError(f"{reg.label}: cannot be resolved")
 
 
 def resolve_one(reg: _Registration, settings: Settings) -> list[_Registration]:
@@ -127,6 +131,7 @@ def resolve_registrations(
         telemetry=tuple(r for r in staged.telemetry if isinstance(r, ResolvedTelemetry)),
         commands=tuple(r for r in staged.commands if isinstance(r, ResolvedCommand)),
         periodic=tuple(r for r in staged.periodic if isinstance(r, ResolvedPeriodic)),
+        streams=tuple(r for r in staged.streams if isinstance(r, ResolvedStream)),
     )
 
 
@@ -137,4 +142,6 @@ def _target(staged: RegistrationSet, reg: _Registration) -> list[Any]:
         return staged.commands
     if isinstance(reg, _PeriodicRegistration):
         return staged.periodic
+    if isinstance(reg, _StreamRegistration):
+        return staged.streams
     return staged.devices

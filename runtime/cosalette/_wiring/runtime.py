@@ -261,6 +261,18 @@ class Runtime:
                 ),
                 f"cosalette:{unit.kind}:{unit.name}",
             )
+        for stream, reporting in wiring.streams:
+            self._spawn(
+                supervisor.supervise(
+                    f"stream {stream.name}",
+                    stream.run,
+                    on_crash=lambda exc, r=reporting, n=stream.name: r.error(
+                        exc, what=f"stream '{n}'"
+                    ),  # type: ignore[misc]
+                    on_give_up=lambda: asyncio.sleep(0),
+                ),
+                f"cosalette:stream:{stream.name}",
+            )
         for group in wiring.groups:
             self._spawn(
                 supervisor.supervise(
@@ -304,6 +316,9 @@ class Runtime:
             await self._sleep(interval)
             if not self.shutdown_event.is_set():
                 await self._report_store_problems()  # failed background writes, once each
+                for runner, _ in self.wiring.streams if self.wiring is not None else ():
+                    dropped = runner.stream.dropped if runner.stream is not None else 0
+                    self.health.set_device_status(runner.name, "ok", dropped=dropped)
                 await self.health.publish_heartbeat()
 
     def _start_health_checks(self, wiring: Wiring) -> None:
@@ -341,6 +356,8 @@ class Runtime:
         """Stop tasks (grace period, then cancel), announce offline, exit lifespan and adapters."""
         self.shutdown_event.set()
         self.sleeps.wake_all()
+        for runner, _ in self.wiring.streams if self.wiring is not None else ():
+            runner.stop()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=TEARDOWN_GRACE)
             for task in pending:
