@@ -76,9 +76,11 @@ async def test_a_port_calling_back_from_another_thread_works() -> None:
     scanner = FakeScanner()
     harness = AppHarness(app=_app(scanner))
     async with harness:
-        thread = threading.Thread(
-            target=lambda: [scanner.emit(Reading(f"t{i}", i)) for i in range(100)]
-        )
+        def emit_all() -> None:
+            for i in range(100):
+                scanner.emit(Reading(f"t{i}", i))
+
+        thread = threading.Thread(target=emit_all)
         thread.start()
         thread.join()
         await harness.wait_for_publish_count("ble/scanner/t99", 1)
@@ -138,7 +140,7 @@ def test_registration_checks() -> None:
     with pytest.raises(TypeError, match="belongs to the framework"):
         app.add_stream("b", takes_port)
     with pytest.raises(ValueError, match="backpressure="):
-        app.stream("c", backpressure="block")(no_stream)  # type: ignore[arg-type]
+        app.stream("c", backpressure="block")(no_stream)
 
 
 async def test_a_stream_without_its_port_adapter_fails_at_start() -> None:
