@@ -59,10 +59,12 @@ class StreamRunner:
 
     async def run(self) -> None:
         """Open, scan, consume until the stream ends; stop and close in every case."""
-        stream: Stream[Any] = Stream(
-            maxsize=self._maxsize, backpressure=self._backpressure, thread_safe=True
-        )
-        self.stream = stream
+        stream = self.stream
+        if stream is None or stream.closed:  # a restart keeps what arrived meanwhile
+            stream = Stream(
+                maxsize=self._maxsize, backpressure=self._backpressure, thread_safe=True
+            )
+            self.stream = stream
         if self._ctx.shutdown_requested:
             return
         port = self._port
