@@ -19,6 +19,7 @@ from cosalette._runners.payloads import InvalidPayloadError, parse_model, to_sta
 from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.stepping import run_with_timeout
 from cosalette._save_policies import PersistPolicy
+from cosalette._topics import DeviceTopics
 from cosalette._trigger import TriggerPayload
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class TelemetryCycle:
             try:
                 kwargs = self._with_trigger(trigger)
             except InvalidPayloadError as exc:  # the handler is not called this cycle
-                await self._reporting.bad_input(exc, topic=self._ctx.topic_base + "/set")
+                await self._reporting.bad_input(exc, topic=DeviceTopics(self._ctx.topic_base).set)
                 return
         try:
             if options.timeout is None:
