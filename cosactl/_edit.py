@@ -20,7 +20,7 @@ from typing import Any
 from cosactl._errors import EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
 
 RECORD = ".cosactl.json"
-_REGISTERING = frozenset({"telemetry", "command", "device", "periodic"})
+_REGISTERING = frozenset({"telemetry", "command", "device", "periodic", "stream"})
 _DEVICES_KEY = re.compile(r"""(devices|"devices"|'devices')\s*(\.|$)""")
 _HEADER = re.compile(r"^[ \t]*\[\[?([^\[\]]+)\]\]?[ \t]*(?:#[^\r\n]*)?\r?$")
 
@@ -86,6 +86,42 @@ def port_of(path: Path, name: str) -> dict[str, str]:
         "add one, or leave out --adapter and write the handler by hand",
         EXIT_USAGE,
     )
+
+
+def stream_port_of(path: Path, name: str, module: str) -> dict[str, str]:
+    """The fake of an existing adapters/<name>.py that feeds ``StreamablePort[Reading]``.
+
+    Refused when another devices/ module (not *module*) streams from it: a port feeds one stream.
+    """
+    for other in sorted((path.parent.parent / "devices").glob("*.py")):
+        text = other.read_text("utf-8", errors="replace")
+        feeds = f"from adapters.{name} import" in text and ".stream(" in text
+        if feeds and f"devices/{other.name}" != module:
+            raise GenerateError(
+                f"adapters/{name}.py already feeds the stream in devices/{other.name}; "
+                "a StreamablePort feeds one stream: choose another --adapter",
+                EXIT_REFUSED,
+            )
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    found: dict[bool, str] = {}
+    for node in [n for n in tree.body if isinstance(n, ast.ClassDef)]:
+        for deco in node.decorator_list:
+            if not isinstance(deco, ast.Call) or not deco.args:
+                continue
+            if ast.unparse(deco.args[0]).split(".")[-1] != "StreamablePort[Reading]":
+                continue
+            fake = any(
+                k.arg == "fake" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in deco.keywords
+            )
+            found.setdefault(fake, node.name)
+    if True not in found:
+        raise GenerateError(
+            f"{path.name}: no fake adapter for StreamablePort[Reading] "
+            "(@adapter(StreamablePort[Reading], fake=True)); choose another --adapter",
+            EXIT_USAGE,
+        )
+    return {"module": name, "class_name": found.get(False, camel(name)), "fake": found[True]}
 
 
 def registered_names(root: Path) -> dict[str, str]:

@@ -26,6 +26,7 @@ from cosactl._edit import (
     record_change,
     registered_names,
     settings_change,
+    stream_port_of,
     write_atomic,
 )
 from cosactl._errors import EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
@@ -45,8 +46,8 @@ __all__ = [
     "template_defaults",
 ]
 
-ARCHETYPES = ("telemetry", "command", "device", "periodic", "adapter", "router")
-DEVICE_ARCHETYPES = frozenset({"telemetry", "command", "device", "periodic"})
+ARCHETYPES = ("telemetry", "command", "device", "periodic", "stream", "adapter", "router")
+DEVICE_ARCHETYPES = frozenset({"telemetry", "command", "device", "periodic", "stream"})
 FOLDER = {"adapter": "adapters", "router": "routers"}  # every other archetype: devices/
 DEFAULT_INTERVAL = {"telemetry": 60.0, "device": 10.0, "periodic": 300.0}
 DEFAULT_EVERY = 300.0
@@ -239,13 +240,13 @@ def _cron(expression: str) -> str:
     return normalised
 
 
-def _check_options(archetype: str, options: Mapping[str, Any]) -> dict[str, Any]:
+def _check_options(archetype: str, options: Mapping[str, Any], name: str = "") -> dict[str, Any]:
     """The options that apply to *archetype*, validated; anything else is a usage error."""
     applies = {
         "interval": {"telemetry", "device", "periodic"},
         "publish": {"telemetry"},
         "every": {"telemetry"},
-        "adapter": {"telemetry"},
+        "adapter": {"telemetry", "stream"},
         "schedule": {"telemetry"},
         "triggerable": {"telemetry"},
     }
@@ -274,8 +275,8 @@ def _check_options(archetype: str, options: Mapping[str, Any]) -> dict[str, Any]
         )
     if given.get("publish") == "every":
         checked["every"] = _number(given.get("every", DEFAULT_EVERY), "--every")
-    if "adapter" in given:
-        checked["adapter"] = check_name(given["adapter"], "adapter name")
+    if "adapter" in given or archetype == "stream":  # a stream's port defaults to its name
+        checked["adapter"] = check_name(given.get("adapter", name), "adapter name")
     return checked
 
 
@@ -312,7 +313,7 @@ def plan_add(
     if archetype not in ARCHETYPES:
         raise GenerateError(f"unknown archetype {archetype!r}", EXIT_USAGE)
     check_name(name, f"{archetype} name")
-    opts = _check_options(archetype, options)
+    opts = _check_options(archetype, options, name)
     folder = FOLDER.get(archetype, "devices")
     module = f"{folder}/{name}.py"
     if archetype in DEVICE_ARCHETYPES:
@@ -325,7 +326,16 @@ def plan_add(
     app = app_name(root)
     adapter: dict[str, str] | None = None
     files: dict[str, str] = {}
-    if "adapter" in opts:
+    skip: set[str] = set()
+    if archetype == "stream":  # an existing adapters/PORT.py is used as it is
+        port_name = opts["adapter"]
+        port_path = root / "adapters" / f"{port_name}.py"
+        port_class = camel(port_name)
+        adapter = {"module": port_name, "class_name": port_class, "fake": f"Fake{port_class}"}
+        if port_path.is_file():
+            adapter = stream_port_of(port_path, port_name, module)
+            skip.add(f"adapters/{port_name}.py")
+    elif "adapter" in opts:
         adapter_path = root / "adapters" / f"{opts['adapter']}.py"
         if adapter_path.is_file():
             adapter = port_of(adapter_path, opts["adapter"])
@@ -354,6 +364,7 @@ def plan_add(
         "adapter": adapter,
     }
     files.update(_render_snippet(archetype, context))
+    files = {rel: text for rel, text in files.items() if rel not in skip}
     fragment = files.pop("settings.toml", None)
     changes = [file_change(root, rel, text) for rel, text in files.items()]
     if fragment is not None:

@@ -46,7 +46,9 @@ COLOUR = {"create": "green", "update": "cyan", "force": "yellow", "conflict": "r
 @click.option(
     "--adapter",
     metavar="PORT",
-    help="telemetry: read from the port in adapters/PORT.py (created if missing).",
+    help="telemetry: read from the port in adapters/PORT.py (created if missing); stream: "
+    "the StreamablePort adapter in adapters/PORT.py that pushes its readings (created if "
+    "missing; default NAME).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that differ from the template.")
 @click.option(
@@ -73,13 +75,15 @@ def add(
       command    devices/NAME.py: a handler for NAME/set whose result is published as state
       device     devices/NAME.py: a long-running loop with ctx.on_command and ctx.sleep
       periodic   devices/NAME.py: background work every --interval seconds, no MQTT topics
+      stream     devices/NAME.py: publishes each reading a StreamablePort adapter pushes,
+                 and adapters/PORT.py (--adapter) with a Reading type, the adapter, a fake
       adapter    adapters/NAME.py: a port (Protocol), its real adapter and its fake
       router     routers/NAME.py: a Router grouping devices under NAME/
 
-    Each also writes tests/test_*.py, and device archetypes add a [devices.NAME] section to
-    settings.toml (your comments and formatting stay as they are). Running the same add again
-    changes nothing. A file that exists and differs is refused with a diff unless --force;
-    a name already used by another device is refused.
+    Each also writes tests/test_*.py, and device archetypes (not stream) add a
+    [devices.NAME] section to settings.toml (your comments and formatting stay as they are).
+    Running the same add again changes nothing. A file that exists and differs is refused
+    with a diff unless --force; a name already used by another device is refused.
 
     \b
     Examples:
@@ -88,6 +92,7 @@ def add(
       cosactl add telemetry boiler --schedule "0 0 6 ? * MON-FRI"
       cosactl add telemetry meter --interval 300 --triggerable
       cosactl add command valve --pretend
+      cosactl add stream scanner --adapter ble
     """
     from cosactl._project import project_root
     from cosactl.generate import GenerateError, apply_plan, plan_add

@@ -2,13 +2,16 @@
 
 Both views read the project's MQTT traffic (``{prefix}/#``, observed by :func:`observe`) into
 a :class:`Board`: one row per device with its last state, age, publishes, errors and
-availability, plus the last reload.
+availability, plus the last reload. A stream (a device the heartbeat reports with ``dropped``)
+shows its items per second (messages under ``{prefix}/{stream}/``) and drops instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import json
 import secrets
 import shutil
 import sys
@@ -21,6 +24,7 @@ from cosalette._topics import AVAILABILITY, ERROR, STATE, STATUS, split_topic
 __all__ = ["Board", "LiveView", "PlainView", "Reload", "make_view", "observe"]
 
 FRAME_INTERVAL = 0.2  # at most five redraws a second
+RATE_WINDOW = 5.0  # items/s of a stream: its messages over the last five seconds
 ROOT = "(app)"
 
 
@@ -69,6 +73,19 @@ class DeviceRow:
     publishes: int = 0
     errors: int = 0
     availability: str = "-"
+    stream: bool = False
+    dropped: int = 0
+    recent: collections.deque[float] = field(default_factory=collections.deque)
+
+    def seen(self, now: float) -> None:
+        """Note one message now, for the items-per-second rate."""
+        self.recent.append(now)
+        while self.recent and self.recent[0] < now - RATE_WINDOW:
+            self.recent.popleft()
+
+    def rate(self, now: float) -> float:
+        """Messages per second over the last :data:`RATE_WINDOW` seconds."""
+        return sum(1 for t in self.recent if t >= now - RATE_WINDOW) / RATE_WINDOW
 
 
 @dataclass
@@ -96,18 +113,24 @@ class Board:
         device, kind = parts
         if not device and kind == STATUS:
             self.status = "offline" if payload == "offline" else "online"
+            self._heartbeat(payload)
             return "status"
         if not device and kind == ERROR:
             self.app_errors += 0 if retain else 1
             return "error"
         if kind not in (STATE, AVAILABILITY, ERROR):
-            return None
+            stream = self._stream_of(topic)
+            if stream is None or retain:
+                return None
+            self.row(stream).seen(now)
+            return "item"
         row = self.row(device or ROOT)
         if kind == "state":
             row.state = payload
             if not retain:
                 row.state_at = now
                 row.publishes += 1
+                row.seen(now)
                 pending = self.last_reload
                 if pending and pending.went_at and pending.first_state_ms is None:
                     pending.first_state_ms = (now - pending.noticed) * 1000
@@ -116,6 +139,28 @@ class Board:
         elif not retain:
             row.errors += 1
         return kind
+
+    def _heartbeat(self, payload: str) -> None:
+        """Mark the devices the heartbeat reports with ``dropped`` as streams; keep the count."""
+        try:
+            devices = json.loads(payload).get("devices")
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(devices, dict):
+            return
+        for name, info in devices.items():
+            dropped = info.get("dropped") if isinstance(info, dict) else None
+            if isinstance(dropped, int) and isinstance(name, str):
+                row = self.row(name)
+                row.stream, row.dropped = True, dropped
+
+    def _stream_of(self, topic: str) -> str | None:
+        """The stream whose ``{prefix}/{stream}/...`` holds *topic*, if any."""
+        rest = topic[len(self.prefix) + 1 :]
+        for name, row in self.devices.items():
+            if row.stream and rest.startswith(name + "/"):
+                return name
+        return None
 
 
 def _shorten(text: str, width: int) -> str:
@@ -225,10 +270,14 @@ class LiveView(PlainView):
         lines = [f"\x1b[1m{_shorten(self.header + ' · app ' + status, width)}\x1b[0m"]
         lines.append(
             f"{'DEVICE':<{name_w}} {'STATE':<{state_w}} {'AGE':>6} {'PUB':>5} {'ERR':>4}  AVAIL"
+            + (" | STREAM ITEMS/S, DROPS" if any(r.stream for r in rows) else "")
         )
         for row in rows:
             avail = row.availability
             color = "\x1b[32m" if avail == "online" else "\x1b[33m" if avail == "offline" else ""
+            if row.stream:
+                avail = f"{row.rate(now):.1f}/s, {row.dropped} dropped"
+                color = "\x1b[33m" if row.dropped else ""
             errors = f"\x1b[31m{row.errors:>4}\x1b[0m" if row.errors else f"{row.errors:>4}"
             lines.append(
                 f"{_shorten(row.name, name_w):<{name_w}} {_shorten(row.state, state_w):<{state_w}} "

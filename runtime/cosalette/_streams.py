@@ -105,8 +105,8 @@ class Stream(Generic[T]):
         in thread-safe mode), drops *item* (``"drop_newest"``) or evicts the oldest item
         (``"drop_oldest"``). Items put after shutdown are discarded.
         """
-        if self._loop is None:
-            self._enqueue(item)
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            self._enqueue(item)  # on the loop thread: no self-pipe write per item
             return
         try:
             self._loop.call_soon_threadsafe(self._enqueue, item)

@@ -97,6 +97,7 @@ def adopt(
         (router.registrations.telemetry, staged.telemetry),
         (router.registrations.commands, staged.commands),
         (router.registrations.periodic, staged.periodic),
+        (router.registrations.streams, staged.streams),
     ]
     for source, target in pairs:
         for reg in source:
@@ -107,6 +108,7 @@ def adopt(
     regs.telemetry[:] = staged.telemetry
     regs.commands[:] = staged.commands
     regs.periodic[:] = staged.periodic
+    regs.streams[:] = staged.streams
 
 
 def included(

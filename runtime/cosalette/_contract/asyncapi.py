@@ -6,7 +6,9 @@ Payload schemas come from the state and payload models, with their ``$defs`` hoi
 ``components.schemas``. A triggerable telemetry device receives on its ``/set`` topic too; how
 a telemetry device is scheduled and copes with failures (schedule, group, retry, circuit
 breaker, timeout) is carried as ``x-cosalette-*`` extensions on the operation publishing its
-state.
+state. A stream publishes state (and errors) as its port pushes items: its state operation
+carries ``x-cosalette-stream`` (port, item type, queue size, backpressure); it has no
+availability channel.
 """
 
 from __future__ import annotations
@@ -218,18 +220,22 @@ def _device(builder: _Builder, device: dict[str, Any], error_message: str) -> No
         f"{slug}_state", topics["state"], {"state": state_msg}, description=summary
     )
     extensions = {x: device[key] for key, x in _EXTENSIONS.items() if key in device}
+    if device.get("kind") == "stream":
+        keys = ("port", "item_type", "maxsize", "backpressure")
+        extensions["x-cosalette-stream"] = {k: device.get(k) for k in keys}
     builder.operation(
         "send", channel, retain=True, summary=f"State of {device['name']}.", extensions=extensions
     )
     if "set" in topics:
         _set_channel(builder, device, slug, topics["set"])
-    availability = builder.message(
-        "availability", _AVAILABILITY, title="Availability", content_type="text/plain"
-    )
-    channel = builder.channel(
-        f"{slug}_availability", topics["availability"], {"availability": availability}
-    )
-    builder.operation("send", channel, retain=True)
+    if "availability" in topics:  # streams have none
+        availability = builder.message(
+            "availability", _AVAILABILITY, title="Availability", content_type="text/plain"
+        )
+        channel = builder.channel(
+            f"{slug}_availability", topics["availability"], {"availability": availability}
+        )
+        builder.operation("send", channel, retain=True)
     if topics.get("error"):
         channel = builder.channel(f"{slug}_error", topics["error"], {"error": error_message})
         builder.operation("send", channel, retain=False)

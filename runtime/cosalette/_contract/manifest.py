@@ -18,6 +18,7 @@ from cosalette._app.registration import (
     _CommandRegistration,
     _PeriodicRegistration,
     _Registration,
+    _StreamRegistration,
     _TelemetryRegistration,
 )
 from cosalette._contract.table import format_manifest_table
@@ -289,6 +290,33 @@ def _entry(
     return entry
 
 
+def _stream_entry(reg: _StreamRegistration, prefix: str, ports: Iterable[Any]) -> dict[str, Any]:
+    """A stream: items its port pushes; it publishes state and errors, no availability."""
+    device = DeviceTopics.of(prefix, reg.name, is_root=reg.is_root)
+    port_set = set(ports)
+    injected = [p.annotation for p in reg.plan.injected() if p.name != reg.stream_param]
+    adapters = [type_label(a) for a in (reg.port_key, *injected) if a in port_set]
+    return {
+        "name": reg.name,
+        "kind": "stream",
+        "root": reg.is_root,
+        "dynamic": False,
+        "handlers": [callable_label(reg.func)],
+        "tags": list(reg.tags),
+        "topics": {"state": device.state, "error": device.error},
+        "item_type": type_label(reg.item_type),
+        "port": type_label(reg.port_key),
+        "maxsize": reg.maxsize,
+        "backpressure": reg.backpressure,
+        "adapters": list(dict.fromkeys(adapters)),
+        "dependencies": [type_label(a) for a in injected],
+        "summary": reg.summary,
+        "behavior": list(reg.behavior),
+        "effects": list(reg.effects),
+        "state_schema": model_schema(reg.state_model, mode="serialization"),
+    }
+
+
 def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]:
     """Describe *app*'s MQTT contract; with *settings*, deferred values are resolved.
 
@@ -317,6 +345,7 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
     devices += [_entry("command", g, prefix, ports, source) for g in groups.values()]
     devices += [_entry("device", [r], prefix, ports, source) for r in regs.devices]
     devices += [_entry("periodic", [r], prefix, ports, source) for r in regs.periodic]
+    devices += [_stream_entry(r, prefix, ports) for r in regs.streams]
     devices.sort(key=lambda d: (d["name"], d["kind"]))
     return {
         "manifest_version": MANIFEST_VERSION,

@@ -13,7 +13,9 @@ _MARKS_LEGEND = [
 
 
 def _interval_cell(device: dict[str, Any]) -> str:
-    """``60s (poll, group optolink)``, ``cron 0 0 6 ? * MON-FRI`` or ``-``."""
+    """``60s (poll, group optolink)``, ``cron 0 0 6 ? * MON-FRI``, ``push`` (streams) or ``-``."""
+    if device.get("kind") == "stream":
+        return "push"
     notes = [device["interval_setting"]] if device.get("interval_setting") else []
     if device.get("group"):
         notes.append(f"group {device['group']}")
@@ -90,6 +92,11 @@ def format_manifest_table(manifest: dict[str, Any]) -> str:
         f"App topics: {topics.get('status')} (heartbeat; last will 'offline'), "
         f"{topics.get('error')} (every error).",
     ]
+    if any(d.get("kind") == "stream" for d in devices):
+        lines.append(
+            "Streams publish as their port pushes items (no availability); the heartbeat "
+            "counts each stream's drops."
+        )
     if any(marks):
         lines += _MARKS_LEGEND
     store = manifest.get("store")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,12 +28,13 @@ def adapter(port: Any, *, fake: bool = False) -> Callable[[T], T]:
 
     It only sets a marker attribute; project discovery registers the marked objects.
     """
-    if not isinstance(port, type):
+    if not isinstance(get_origin(port) or port, type):  # a Protocol, or StreamablePort[T]
         raise TypeError(f"@adapter(port): the port must be a class (a Protocol), got {port!r}")
 
     def mark(impl: T) -> T:
         if not callable(impl):
-            raise TypeError(f"@adapter({port.__qualname__}) must decorate a class or a factory")
+            name = getattr(port, "__qualname__", None) or repr(port)
+            raise TypeError(f"@adapter({name}) must decorate a class or a factory")
         setattr(impl, ADAPTER_MARK, AdapterMark(port, bool(fake)))
         return impl
 

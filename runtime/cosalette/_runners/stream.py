@@ -72,7 +72,7 @@ class StreamRunner:
             await port.open()
             port.register_callback(stream.put)
             await port.start_scan()
-            await self._consume(stream)
+            await self.consume(stream)
         finally:
             for step in ("stop_scan", "close"):
                 try:
@@ -80,7 +80,11 @@ class StreamRunner:
                 except Exception:
                     logger.exception("Stream '%s': the port's %s() failed", self.name, step)
 
-    async def _consume(self, stream: Stream[Any]) -> None:
+    async def consume(self, stream: Stream[Any]) -> None:
+        """Run the handler over *stream* until it ends, with reactors; no port involved.
+
+        ``run`` calls it once the port is scanning; ``AppHarness.inject_stream`` calls it directly.
+        """
         result = self._func(**{**self._kwargs, self._stream_param: stream})
         if inspect.isawaitable(result):
             result = await result

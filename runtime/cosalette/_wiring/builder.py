@@ -171,7 +171,15 @@ class WiringBuilder:
                 )
             )
         periodic = [self.periodic_runner(reg) for reg in regs.periodic] if run_periodic else []
-        streams = [self._stream_runner(reg) for reg in regs.streams]
+        fed: dict[Any, str] = {}
+        for stream in regs.streams:  # a port keeps one callback: it can feed one stream
+            other = fed.setdefault(stream.port_key, stream.name)
+            if other != stream.name:
+                raise ValueError(
+                    f"{stream.label}: {type_label(stream.port_key)} already feeds stream "
+                    f"'{other}'; a port keeps one callback, so give each stream its own port type"
+                )
+        streams = [self._stream_runner(stream) for stream in regs.streams]
         return Wiring(units=units, periodic=periodic, groups=list(groups.values()), streams=streams)
 
     def _stream_runner(self, reg: _StreamRegistration) -> tuple[StreamRunner, DeviceReporting]:

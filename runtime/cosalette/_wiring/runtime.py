@@ -30,6 +30,7 @@ from cosalette._runners.payloads import (
     StoreCorruptError,
 )
 from cosalette._runners.periodic import PeriodicRunner
+from cosalette._runners.stream import StreamRunner
 from cosalette._runners.supervisor import TaskSupervisor
 from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry
@@ -178,8 +179,21 @@ class Runtime:
         known = ", ".join(r.name for r in self.registrations.periodic) or "none"
         raise LookupError(f"No periodic task named '{name}' (registered: {known})")
 
+    def stream_runner(self, name: str) -> StreamRunner:
+        """The wired runner of stream *name* of this prepared run (``inject_stream``)."""
+        assert self.wiring is not None, "prepare() must run first"
+        for runner, _ in self.wiring.streams:
+            if runner.name == name:
+                return runner
+        known = ", ".join(r.name for r, _ in self.wiring.streams) or "none"
+        raise LookupError(f"No stream named '{name}' (registered: {known})")
+
     async def release(self) -> None:
-        """Exit the lifespan and the adapters of a run that was prepared but never served."""
+        """Save what changed, then exit the lifespan, the adapters and the shared state."""
+        stores = self.injectables.stores
+        if stores is not None:
+            stores.save_changed()
+            await stores.aclose()
         try:
             await self._stack.aclose()
         finally:
@@ -378,7 +392,7 @@ class Runtime:
         stores = self.injectables.stores
         if stores is not None:
             stores.save_changed()
-            await asyncio.to_thread(stores.close)  # waits for pending writes, off the loop
+            await stores.aclose()
         if self._served:
             await self._report_store_problems()  # a write that failed during the run
             await self.health.shutdown()

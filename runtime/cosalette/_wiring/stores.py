@@ -8,6 +8,7 @@ the run saves every changed store at shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Mapping
@@ -105,6 +106,14 @@ class DeviceStores:
                     view.save()
                 except Exception:
                     logger.exception("Failed to save the store of device '%s'", name)
+
+    async def aclose(self) -> None:
+        """:meth:`close` without blocking the loop: in a thread only when writes are pending."""
+        flush = getattr(self.backend, "flush", None)
+        if self.backend is not self.declared and callable(flush) and not flush(timeout=0):
+            await asyncio.to_thread(self.close)
+        else:
+            self.close()
 
     def close(self) -> None:
         """Wait for pending writes and stop the write-behind thread; the app's store stays open."""

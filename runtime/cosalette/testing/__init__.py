@@ -5,6 +5,7 @@ from cosalette.testing._clock import FakeClock
 from cosalette.testing._harness import AppHarness, settle
 from cosalette.testing._project import ProjectHarness
 from cosalette.testing._settings import make_settings
+from cosalette.testing._streams import StreamHandlerProxy
 
 __all__ = [
     "AppHarness",
@@ -12,6 +13,7 @@ __all__ = [
     "ProjectHarness",
     "MockMqttClient",
     "NullMqttClient",
+    "StreamHandlerProxy",
     "make_settings",
     "settle",
 ]

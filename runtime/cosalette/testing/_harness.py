@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from cosalette._app.app import App, LifespanFunc, run_until_shutdown
 from cosalette._mqtt.doubles import MockMqttClient
 from cosalette._settings import Settings
+from cosalette._streams import Stream
 from cosalette._topics import DeviceTopics
 from cosalette._wiring.runtime import Runtime
 from cosalette.testing._clock import FakeClock
 from cosalette.testing._settings import make_settings
+from cosalette.testing._streams import inject_stream, run_stream
 
 _SETTLE_ROUNDS = 200
 T = TypeVar("T")
@@ -211,6 +214,31 @@ class AppHarness:
         finally:
             with contextlib.suppress(Exception):
                 await runtime.release()
+
+    async def inject_stream(self, name: str, *items: Any, shutdown: bool = True) -> None:
+        """Run stream *name*'s handler over *items*, without its port; return when it ends.
+
+        The handler gets its usual injection (context, settings, adapters, state, store) and
+        reactors; every item reaches it (no ``maxsize``). With *shutdown* the stream ends once
+        drained; otherwise it ends at :meth:`trigger_shutdown`. The app's adapters are built,
+        not opened; handler errors propagate. Unknown *name*: ``ValueError``.
+        """
+        await inject_stream(self, name, items, shutdown)
+
+    async def run_stream(
+        self,
+        func: Callable[..., Any],
+        adapters: Mapping[Any, object],
+        *,
+        shutdown: asyncio.Event | None = None,
+    ) -> Stream[Any]:
+        """Run *func* as stream ``"test_stream"`` with the full port lifecycle; return its Stream.
+
+        *adapters* (e.g. ``{StreamablePort[Reading]: fake}``) add to the app's. The port is
+        opened, given the stream's ``put``, scanned, and stopped and closed when *shutdown*
+        (default :attr:`shutdown_event`) is set or the handler ends; handler errors propagate.
+        """
+        return await run_stream(self, func, adapters, shutdown)
 
     # --- observations -------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ async def test_a_port_calling_back_from_another_thread_works() -> None:
     scanner = FakeScanner()
     harness = AppHarness(app=_app(scanner))
     async with harness:
+
         def emit_all() -> None:
             for i in range(100):
                 scanner.emit(Reading(f"t{i}", i))
@@ -154,4 +155,19 @@ async def test_a_stream_without_its_port_adapter_fails_at_start() -> None:
     from cosalette import StartupError
 
     with pytest.raises(StartupError, match=r"no adapter for StreamablePort\[Reading\]"):
+        await AppHarness(app=app).start()
+
+
+async def test_two_streams_on_one_port_type_fail_at_start() -> None:
+    scanner = FakeScanner()
+    app = _app(scanner)
+
+    @app.stream("second")
+    async def second(readings: Stream[Reading]) -> AsyncIterator[None]:
+        async for _ in readings:
+            yield
+
+    from cosalette import StartupError
+
+    with pytest.raises(StartupError, match="already feeds stream 'scanner'"):
         await AppHarness(app=app).start()
