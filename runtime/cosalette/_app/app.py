@@ -34,7 +34,6 @@ from cosalette._di.adapters import (
     split_spec,
 )
 from cosalette._di.plan import InjectionError, callable_label
-from cosalette._errors import StartupError
 from cosalette._mqtt.port import MqttPort
 from cosalette._names import validate_mqtt_name
 from cosalette._settings import Settings
@@ -416,6 +415,7 @@ class App(Registrar):
         ports' adapters (calling those state types' factories);
         *on_prepared* sees the runtime once it is wired, before it connects.
         """
+        from cosalette._errors import StartupError
         from cosalette._settings import load_settings
         from cosalette._wiring.runtime import Runtime, install_signal_handlers
 

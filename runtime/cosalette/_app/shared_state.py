@@ -11,8 +11,7 @@ import contextlib
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cosalette._di.plan import InjectionPlan, build_plan, callable_label, type_label
 from cosalette._settings import Settings
@@ -26,8 +25,7 @@ _ASYNC_CONTEXTS = (contextlib.AbstractAsyncContextManager,)
 _ASYNC_ITERATORS = (abc.AsyncIterator, abc.AsyncGenerator)
 
 
-@dataclass(frozen=True)
-class StateRegistration:
+class StateRegistration(NamedTuple):
     """A shared-state factory: what it makes (``type``) and how (``form``)."""
 
     func: Callable[..., Any]
@@ -41,8 +39,7 @@ class StateRegistration:
         return f"state factory {callable_label(self.func)}"
 
 
-@dataclass(frozen=True)
-class ReactorRegistration:
+class ReactorRegistration(NamedTuple):
     """A reactor: runs with the events drained from its state object."""
 
     state_type: type

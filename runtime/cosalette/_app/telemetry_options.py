@@ -8,8 +8,7 @@ handler named, not at 3 a.m. when the sensor first fails.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cosalette._app.registration import NameSpec, normalise_interval
 from cosalette._di.plan import InjectionPlan, type_label
@@ -47,8 +46,7 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-@dataclass(frozen=True)
-class RetryOptions:
+class RetryOptions(NamedTuple):
     """What ``retry=``, ``retry_on=`` and ``backoff=`` amount to."""
 
     retry: int

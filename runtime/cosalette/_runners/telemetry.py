@@ -38,24 +38,29 @@ class TriggerSlot:
 
     def __init__(self) -> None:
         self._payload: str | None = None
-        self._arrived = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
     def put(self, payload: str) -> None:
         """Remember *payload* (the latest wins) and wake the device's wait."""
         self._payload = payload
-        self._arrived.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def take(self) -> TriggerPayload | None:
         """The waiting trigger, if any, emptying the slot."""
         if self._payload is None:
             return None
         payload, self._payload = self._payload, None
-        self._arrived.clear()
         return TriggerPayload.from_mqtt(payload)
 
-    async def wait(self) -> None:
-        """Until a trigger is waiting."""
-        await self._arrived.wait()
+    def waiter(self) -> asyncio.Future[None]:
+        """A future resolved by the next trigger (at once when one is waiting)."""
+        waiter = asyncio.get_running_loop().create_future()
+        if self._payload is not None:
+            waiter.set_result(None)
+        self._waiter = waiter
+        return waiter
 
 
 class TelemetryRunner:
@@ -108,11 +113,16 @@ class TelemetryRunner:
         if triggers is None:
             await self._ctx.sleep(seconds)
             return
+        woken = triggers.waiter()  # one future: a trigger or the end of the sleep resolves it
         sleeping = asyncio.ensure_future(self._ctx.sleep(seconds))
-        triggered = asyncio.ensure_future(triggers.wait())
+        sleeping.add_done_callback(lambda _: _resolve(woken))
         try:
-            await asyncio.wait({sleeping, triggered}, return_when=asyncio.FIRST_COMPLETED)
+            await woken
         finally:
-            for task in (sleeping, triggered):
-                task.cancel()
-            await asyncio.gather(sleeping, triggered, return_exceptions=True)
+            if not sleeping.done():
+                sleeping.cancel()  # a trigger came first; the sleep is dropped, not awaited
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
