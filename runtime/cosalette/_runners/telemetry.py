@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from cosalette._clock import ClockPort
 from cosalette._context import DeviceContext
-from cosalette._cron import CronSchedule
 from cosalette._runners.cycle import TelemetryCycle
 from cosalette._trigger import TriggerPayload
+
+if TYPE_CHECKING:
+    from cosalette._cron import CronSchedule
 
 __all__ = ["TelemetryRunner", "TriggerSlot", "wall_now"]
 

@@ -7,7 +7,7 @@ concrete device each and carry seconds as floats.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import (
     DeclaredRegistrations,
@@ -31,8 +31,10 @@ from cosalette._app.registration import (
     validate_name,
 )
 from cosalette._app.telemetry_options import UNSET, as_cron
-from cosalette._cron import CronSchedule
 from cosalette._settings import Settings
+
+if TYPE_CHECKING:
+    from cosalette._cron import CronSchedule
 
 __all__ = ["resolve_one", "resolve_registrations"]
 
@@ -70,8 +72,8 @@ def _seconds(reg: _Registration, value: Any, settings: Settings, what: str) -> f
 
 def _cron(reg: _TelemetryRegistration, config: Any) -> CronSchedule | None:
     """The device's CronSchedule: as registered, or from the per-device schedule callable."""
-    if reg.schedule is None or isinstance(reg.schedule, CronSchedule):
-        return reg.schedule
+    if reg.schedule is None or not callable(reg.schedule):  # a CronSchedule already
+        return reg.schedule  # type: ignore[no-any-return]
     produced = as_cron(reg.schedule(config), f"{reg.label}: device '{reg.name}'")
     if produced is not None:
         return produced
