@@ -29,15 +29,7 @@ DEFAULT_COMMAND_TIMEOUT = 30.0
 
 
 class NotSupportedYetError(NotImplementedError):
-    """A parameter of the spec that this runtime does not implement yet."""
-
-
-def not_supported(what: str, owner: str) -> NotSupportedYetError:
-    """The error for a feature that is accepted by the signature but not built yet."""
-    return NotSupportedYetError(
-        f"{owner}: {what} is not supported yet by this cosalette runtime; "
-        f"remove it for now (it is planned, and it would otherwise be silently ignored)"
-    )
+    """Kept for programs that catch it: every specified feature is built, so nothing raises it."""
 
 
 @dataclass(frozen=True)
