@@ -140,6 +140,7 @@ class App(Registrar):
         self._error_type_map: dict[type[Exception], str] = dict(error_type_map or {})
         self._providers: dict[Any, Callable[[Settings], object]] = {}
         self._configure_hooks: list[Callable[..., object]] = []
+        self._asyncapi: dict[str, Any] | None = None  # built on demand; a change clears it
         self._state_factories: list[StateRegistration] = []
         self._reactors: list[ReactorRegistration] = []
         for port, spec in (adapters or {}).items():
@@ -234,6 +235,7 @@ class App(Registrar):
         self._check_persist(reg)
         super()._add(reg, target)
         self._resolved = None
+        self._asyncapi = None
 
     def _check_persist(self, reg: _Registration) -> None:
         if self._store is None and getattr(reg, "persist", None) is not None:
@@ -358,6 +360,7 @@ class App(Registrar):
     ) -> None:
         """Register *impl* for *port_type*; *dry_run* replaces it under ``--dry-run``."""
         self._adapter_registry.register(port_type, impl, dry_run)
+        self._asyncapi = None
 
     def provide(self, key: Any, factory: Callable[[Settings], object]) -> None:
         """Make ``factory(settings)`` injectable into handlers that annotate *key*.
@@ -393,6 +396,7 @@ class App(Registrar):
                 self.adapter(port, entry.impl, dry_run=entry.dry_run)
         adopt(self._regs, declared, prefix=prefix, tags=tuple(tags or ()))
         self._resolved = None
+        self._asyncapi = None
 
     # --- running ------------------------------------------------------------------------
 
@@ -459,6 +463,16 @@ class App(Registrar):
         from cosalette._app.cli import run_app
 
         run_app(self, settings=None, dry_run=self._dry_run)
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of this app: the one ``cosactl manifest --format
+        asyncapi`` prints, built once per set of registrations (later calls return it again)."""
+        if self._asyncapi is None:
+            from cosalette._contract.asyncapi import build_asyncapi
+            from cosalette._contract.manifest import build_manifest
+
+            self._asyncapi = build_asyncapi(build_manifest(self))
+        return self._asyncapi
 
     def cli(self, args: Sequence[str] | None = None) -> None:
         """Command line for this app: ``--dry-run``, ``--log-level``, ``--env-file`` …"""

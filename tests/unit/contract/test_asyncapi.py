@@ -290,3 +290,27 @@ def test_devices_without_options_have_no_extensions(monkeypatch: pytest.MonkeyPa
     doc = options_document(monkeypatch)
     assert not [k for k in operation_on(doc, "motor_set") if k.startswith("x-")]
     assert list(doc["channels"]["motor_set"]["messages"]) == ["command"]
+
+
+def test_app_asyncapi_is_the_manifests_document_and_cached() -> None:
+    import cosalette
+    from cosalette.project import build_asyncapi as from_manifest, build_manifest
+
+    app = cosalette.App("cached", store=None)
+
+    async def read() -> dict[str, object]:
+        return {}
+
+    app.add_telemetry("meter", read, interval=60)
+    document = app.asyncapi()
+    assert document == from_manifest(build_manifest(app))
+    assert app.asyncapi() is document  # cached
+    app.add_telemetry("other", read, interval=60)
+    assert app.asyncapi() is not document  # a new registration rebuilds it
+    assert any("other" in address for address in _addresses(app.asyncapi()))
+
+
+def _addresses(document: dict[str, object]) -> list[str]:
+    channels = document.get("channels", {})
+    assert isinstance(channels, dict)
+    return [str(c.get("address")) for c in channels.values()]
