@@ -7,9 +7,9 @@ import collections
 import logging
 import threading
 from collections.abc import Callable
-from typing import Generic, Literal, Protocol, TypeVar, get_args, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, get_args, runtime_checkable
 
-__all__ = ["BackpressurePolicy", "Stream", "StreamablePort"]
+__all__ = ["BackpressurePolicy", "Stream", "StreamHandlerProxy", "StreamablePort"]
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +184,42 @@ class Stream(Generic[T]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._items)} queued"
         return f"Stream(maxsize={self._maxsize}, backpressure={self._backpressure!r}, {state})"
+
+
+P = TypeVar("P")
+LIFECYCLE = frozenset({"open", "close", "start_scan", "stop_scan"})
+
+
+class StreamHandlerProxy(Generic[P]):
+    """A stream port as a handler may use it: everything but the lifecycle the runtime owns.
+
+    Attribute reads go to the wrapped port (``proxy.set_led(...)``, ``proxy.battery``);
+    ``open``, ``close``, ``start_scan`` and ``stop_scan`` raise :exc:`AttributeError`, so a
+    handler that would open or stop its own port fails loudly in tests. Give it to a handler
+    automatically to a stream handler that asks for its port's own class.
+    """
+
+    __slots__ = ("_port",)
+
+    def __init__(self, port: P) -> None:
+        object.__setattr__(self, "_port", port)
+
+    @property
+    def wrapped(self) -> P:
+        """The port itself (for test assertions)."""
+        port: P = object.__getattribute__(self, "_port")
+        return port
+
+    def __getattr__(self, name: str) -> Any:
+        if name in LIFECYCLE:
+            raise AttributeError(
+                f"{name}() belongs to the runtime: a stream handler must not open, close, "
+                f"start or stop its port"
+            )
+        return getattr(object.__getattribute__(self, "_port"), name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(object.__getattribute__(self, "_port"), name, value)
+
+    def __repr__(self) -> str:
+        return f"StreamHandlerProxy({object.__getattribute__(self, '_port')!r})"

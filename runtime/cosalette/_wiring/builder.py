@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from cosalette._runners.reporting import DeviceReporting
 from cosalette._runners.stream import StreamRunner
 from cosalette._runners.telemetry import TelemetryRunner, TriggerSlot
 from cosalette._shutdown import SleepRegistry
+from cosalette._streams import StreamHandlerProxy
 from cosalette._trigger import TriggerPayload
 from cosalette._wiring.injectables import Injectables
 from cosalette._wiring.reactions import BoundReactors
@@ -114,10 +116,15 @@ class WiringBuilder:
         )
 
     def _bind(
-        self, plan: InjectionPlan, reg: _Registration, ctx: DeviceContext | None
+        self,
+        plan: InjectionPlan,
+        reg: _Registration,
+        ctx: DeviceContext | None,
+        extra: Mapping[Any, object] | None = None,
     ) -> tuple[dict[str, object], BoundReactors | None]:
         """The handler's arguments, and the reactors its boundary runs (bound alike)."""
         providers = self.injectables.for_handler(reg, ctx)
+        providers.update(extra or {})
         kwargs = self.injectables.bind(plan, providers, owner=reg.label)
         if not self.reactors:
             return kwargs, None
@@ -193,7 +200,8 @@ class WiringBuilder:
         plan = InjectionPlan(
             reg.plan.func, tuple(p for p in reg.plan.params if p.name != reg.stream_param)
         )
-        kwargs, reactors = self._bind(plan, reg, ctx)
+        # the port's own class is injectable, as a proxy without the lifecycle the runner owns
+        kwargs, reactors = self._bind(plan, reg, ctx, {type(port): StreamHandlerProxy(port)})
         runner = StreamRunner(
             name=reg.name,
             func=reg.func,

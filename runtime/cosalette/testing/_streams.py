@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cosalette._app.app import App
 from cosalette._app.description import AppDescription
 from cosalette._app.registration import Registrations
 from cosalette._di.adapters import AdapterEntry
-from cosalette._streams import Stream
+from cosalette._streams import Stream, StreamHandlerProxy
 from cosalette._wiring.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -28,43 +28,6 @@ T = TypeVar("T")
 P = TypeVar("P")
 
 TEST_STREAM = "test_stream"
-LIFECYCLE = frozenset({"open", "close", "start_scan", "stop_scan"})
-
-
-class StreamHandlerProxy(Generic[P]):
-    """A stream port as a handler may use it: everything but the lifecycle the runtime owns.
-
-    Attribute reads go to the wrapped port (``proxy.set_led(...)``, ``proxy.battery``);
-    ``open``, ``close``, ``start_scan`` and ``stop_scan`` raise :exc:`AttributeError`, so a
-    handler that would open or stop its own port fails loudly in tests. Give it to a handler
-    through an adapter factory, e.g. ``app.adapter(Scanner, lambda port:
-    StreamHandlerProxy(port))`` with ``port: StreamablePort[Reading]`` annotated.
-    """
-
-    __slots__ = ("_port",)
-
-    def __init__(self, port: P) -> None:
-        object.__setattr__(self, "_port", port)
-
-    @property
-    def wrapped(self) -> P:
-        """The port itself (for test assertions)."""
-        port: P = object.__getattribute__(self, "_port")
-        return port
-
-    def __getattr__(self, name: str) -> Any:
-        if name in LIFECYCLE:
-            raise AttributeError(
-                f"{name}() belongs to the runtime: a stream handler must not open, close, "
-                f"start or stop its port"
-            )
-        return getattr(object.__getattribute__(self, "_port"), name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(object.__getattribute__(self, "_port"), name, value)
-
-    def __repr__(self) -> str:
-        return f"StreamHandlerProxy({object.__getattribute__(self, '_port')!r})"
 
 
 class _InjectedStream(Stream[T]):

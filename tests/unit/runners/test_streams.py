@@ -171,3 +171,26 @@ async def test_two_streams_on_one_port_type_fail_at_start() -> None:
 
     with pytest.raises(StartupError, match="already feeds stream 'scanner'"):
         await AppHarness(app=app).start()
+
+
+async def test_a_handler_asking_for_its_ports_class_gets_a_proxy_without_the_lifecycle() -> None:
+    from cosalette.testing import StreamHandlerProxy
+
+    scanner = FakeScanner()
+    app = App("ble", heartbeat_interval=None, store=None)
+    app.adapter(StreamablePort[Reading], lambda: scanner)
+    seen: list[object] = []
+
+    @app.stream("scanner")
+    async def scan(readings: Stream[Reading], port: FakeScanner) -> AsyncIterator[None]:
+        seen.append(port)
+        with pytest.raises(AttributeError, match="belongs to the runtime"):
+            await port.close()
+        async for _ in readings:
+            yield
+
+    async with AppHarness(app=app):
+        await settle()
+    assert isinstance(seen[0], StreamHandlerProxy)
+    assert seen[0].wrapped is scanner
+    assert scanner.calls.count("close") == 1  # only the runtime closed it
