@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from cosalette._topics import DeviceTopics
 from cosalette._wiring.runtime import Runtime
 from cosalette.testing._clock import FakeClock
 from cosalette.testing._settings import make_settings
-from cosalette.testing._streams import inject_stream, run_stream
+from cosalette.testing._streams import inject_stream, prepared_runtime, run_stream
 
 _SETTLE_ROUNDS = 200
 T = TypeVar("T")
@@ -197,23 +196,8 @@ class AppHarness:
         if not any(r.name == name for r in periodic):
             known = ", ".join(r.name for r in periodic) or "none"
             raise ValueError(f"No periodic task named '{name}' (registered: {known})")
-        runtime = Runtime(
-            description,
-            settings=self.settings,
-            mqtt=self.mqtt,
-            shutdown_event=asyncio.Event(),
-            clock=self.clock,
-            dry_run=description.dry_run,
-            run_periodic=False,
-            adapter_overrides=self.adapter_overrides,
-            state_overrides=self.state_overrides,
-        )
-        await runtime.prepare()
-        try:
+        async with prepared_runtime(self, description, asyncio.Event()) as runtime:
             await runtime.periodic_runner(name).tick()
-        finally:
-            with contextlib.suppress(Exception):
-                await runtime.release()
 
     async def inject_stream(self, name: str, *items: Any, shutdown: bool = True) -> None:
         """Run stream *name*'s handler over *items*, without its port; return when it ends.

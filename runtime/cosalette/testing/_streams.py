@@ -46,10 +46,11 @@ class _InjectedStream(Stream[T]):
 
 
 @contextlib.asynccontextmanager
-async def _prepared(
+async def prepared_runtime(
     harness: AppHarness, description: AppDescription, shutdown_event: asyncio.Event
 ) -> AsyncIterator[Runtime]:
-    """A prepared, never served Runtime of *description*; its stores are saved on the way out."""
+    """A prepared, never served Runtime of *description* with the harness's doubles and
+    overrides; released (stores saved and closed) on the way out."""
     runtime = Runtime(
         description,
         settings=harness.settings,
@@ -65,13 +66,7 @@ async def _prepared(
     try:
         yield runtime
     finally:
-        try:
-            stores = runtime.injectables.stores
-            if stores is not None:
-                stores.save_changed()
-                await asyncio.to_thread(stores.close)  # waits for write-behind saves
-        finally:
-            await runtime.release()
+        await runtime.release()
 
 
 async def _stop_on(event: asyncio.Event, stop: Callable[[], None]) -> None:
@@ -99,7 +94,7 @@ async def inject_stream(
     known = [r.name for r in description.registrations.streams]
     if name not in known:
         raise ValueError(f"No stream named '{name}' (registered: {', '.join(known) or 'none'})")
-    async with _prepared(harness, description, asyncio.Event()) as runtime:
+    async with prepared_runtime(harness, description, asyncio.Event()) as runtime:
         stream: _InjectedStream[Any] = _InjectedStream()
         for item in items:
             stream.put(item)
@@ -130,7 +125,7 @@ async def run_stream(
         },
     )
     event = shutdown if shutdown is not None else harness.shutdown_event
-    async with _prepared(harness, description, event) as runtime:
+    async with prepared_runtime(harness, description, event) as runtime:
         runner = runtime.stream_runner(TEST_STREAM)
         async with _watching(event, runner.stop):
             await runner.run()
