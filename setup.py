@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any
-
-import shutil
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext

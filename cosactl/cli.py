@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
 from typing import Any
@@ -12,6 +11,7 @@ import click
 
 from cosactl import __version__
 from cosactl._errors import EXIT_MISSING_EXTRA, CosactlError
+from cosalette._cli.lazy import HelpRow, LazyGroup
 
 # name → "module:attribute" of the click command; one module per command.
 COMMANDS: dict[str, str] = {
@@ -44,49 +44,41 @@ NEEDS: dict[str, tuple[str, ...]] = {
 EXTRA = "cosalette[dev]"
 
 
-class LazyGroup(click.Group):
-    """A group that imports a sub-command's module only when that command is used.
+class CosactlGroup(LazyGroup):
+    """The lazy group (commands imported only when used) that knows the [dev] extra.
 
     Every command is listed; one whose extra is missing fails with a one-line hint to install
     it (exit code 6) instead of click's "No such command".
     """
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*COMMANDS, *sorted(super().list_commands(ctx))]
-
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return super().get_command(ctx, cmd_name)
-        missing = missing_modules(cmd_name)
+        missing = missing_modules(cmd_name) if cmd_name in self.lazy_commands else []
         if missing:
             if ctx.resilient_parsing:  # shell completion: offer nothing, print nothing
                 return None
             raise _missing_extra(cmd_name, missing[0])
-        module_name, _, attr = target.partition(":")
+        return super().get_command(ctx, cmd_name)
+
+    def import_command(self, ctx: click.Context, cmd_name: str, target: str) -> click.Command:
         try:
-            module = importlib.import_module(module_name)
+            return super().import_command(ctx, cmd_name, target)
         except ModuleNotFoundError as exc:
             top = (exc.name or "").partition(".")[0]
             if top not in {m for needs in NEEDS.values() for m in needs}:
                 raise  # not an extra's module: a broken installation, keep the traceback
             raise _missing_extra(cmd_name, top) from None
-        command = getattr(module, attr)
-        assert isinstance(command, click.Command)
-        return command
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """List commands from SHORT_HELP without importing them; those whose extra is missing
-        in a section of their own (a marker on each line would wrap at 80 columns)."""
-        rows = [(name, SHORT_HELP.get(name, "")) for name in COMMANDS]
+    def help_sections(
+        self, ctx: click.Context, rows: list[HelpRow]
+    ) -> list[tuple[str, list[HelpRow]]]:
+        """Commands whose extra is missing in a section of their own (a marker on each line
+        would wrap at 80 columns)."""
         unavailable = [row for row in rows if missing_modules(row[0])]
         available = [row for row in rows if row not in unavailable]
-        if available:
-            with formatter.section("Commands"):
-                formatter.write_dl(available)
+        sections = [("Commands", available)] if available else []
         if unavailable:
-            with formatter.section(f"Commands that need {EXTRA} (pip install '{EXTRA}')"):
-                formatter.write_dl(unavailable)
+            sections.append((f"Commands that need {EXTRA} (pip install '{EXTRA}')", unavailable))
+        return sections
 
 
 def missing_modules(cmd_name: str) -> list[str]:
@@ -119,7 +111,9 @@ def _change_directory(ctx: click.Context, param: click.Parameter, value: Any) ->
 
 
 @click.group(
-    cls=LazyGroup,
+    cls=CosactlGroup,
+    lazy_commands=COMMANDS,
+    lazy_help=SHORT_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="cosactl")

@@ -10,10 +10,11 @@ import click
 
 from cosactl._errors import EXIT_CHECK_FAILED, EXIT_USAGE, CosactlError
 
-FORMATS = ("table", "json", "asyncapi", "yaml")
+FORMATS = ("table", "json", "asyncapi", "yaml", "ha-discovery", "acl")
+ACL_BROKERS = ("mosquitto", "emqx", "hivemq", "nanomq", "vernemq")
 
 
-def render(project: Any, fmt: str) -> tuple[str, Any]:
+def render(project: Any, fmt: str, broker: str = "mosquitto") -> tuple[str, Any]:
     """The manifest in *fmt* as text, and the document it renders (the manifest for the table).
 
     The store's path is relative to the project (``Project.manifest``), so a contract file is
@@ -21,6 +22,13 @@ def render(project: Any, fmt: str) -> tuple[str, Any]:
     """
     from cosalette.project import build_asyncapi, format_manifest_table, manifest_to_yaml
 
+    if fmt == "ha-discovery":
+        entities = _discovery(project)
+        return json.dumps(entities, indent=2, ensure_ascii=False) + "\n", entities
+    if fmt == "acl":
+        from cosalette._schema.acl import render_acl
+
+        return render_acl(build_asyncapi(project.app, project.settings), broker) + "\n", None
     manifest = project.manifest()
     if fmt == "table":
         return format_manifest_table(manifest) + "\n", manifest
@@ -28,8 +36,33 @@ def render(project: Any, fmt: str) -> tuple[str, Any]:
         return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", manifest
     if fmt == "yaml":
         return manifest_to_yaml(manifest), manifest
-    document = build_asyncapi(manifest)
+    document = build_asyncapi(project.app, project.settings)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n", document
+
+
+def _discovery(project: Any) -> list[dict[str, Any]]:
+    """Exactly the configs a run of the project announces with discovery on."""
+    from cosalette._wiring.announce import discovery_entities_for
+    from cosalette._wiring.resolve import resolve_registrations
+    from cosalette.project import build_asyncapi
+
+    settings = project.settings
+    if not settings.homeassistant.discovery:
+        click.echo(
+            "note: discovery is off; set discovery = true in [homeassistant] (settings.toml) "
+            "to announce these configs",
+            err=True,
+        )
+    prefix = settings.mqtt.topic_prefix or project.app.name
+    described = project.app.describe(settings)
+    regs = resolve_registrations(described.registrations, settings)
+    return discovery_entities_for(
+        build_asyncapi(project.app, settings),
+        regs.commands,
+        prefix=prefix,
+        ha_prefix=settings.homeassistant.prefix,
+        app_version=described.version,
+    )
 
 
 def _read_contract(path: Path) -> Any:
@@ -51,7 +84,17 @@ def _read_contract(path: Path) -> Any:
     type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="Output format; asyncapi is an AsyncAPI 3.0 document.",
+    help=(
+        "Output format: asyncapi is an AsyncAPI 3.0 document, ha-discovery the Home "
+        "Assistant discovery configs a run announces, acl the broker access rules."
+    ),
+)
+@click.option(
+    "--broker",
+    type=click.Choice(ACL_BROKERS),
+    default="mosquitto",
+    show_default=True,
+    help="ACL file format (with --format acl).",
 )
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
@@ -62,7 +105,7 @@ def _read_contract(path: Path) -> Any:
     type=click.Path(dir_okay=False, exists=True),
     help="Compare with a committed contract; exit 1 with a diff when they differ.",
 )
-def manifest(fmt: str, output: str | None, check_file: str | None) -> None:
+def manifest(fmt: str, broker: str, output: str | None, check_file: str | None) -> None:
     """Show every device with its topics (state, set, availability, error), interval,
     strategy, adapters and dependencies, and where device state is kept ([store]).
 
@@ -70,6 +113,8 @@ def manifest(fmt: str, output: str | None, check_file: str | None) -> None:
     Examples:
       cosactl manifest
       cosactl manifest --format asyncapi -o asyncapi.json
+      cosactl manifest --format ha-discovery     # what Home Assistant is told
+      cosactl manifest --format acl --broker mosquitto > bridge.acl
       cosactl manifest --format json --check contract.json   # CI gate
     """
     from cosactl._project import load
@@ -78,7 +123,7 @@ def manifest(fmt: str, output: str | None, check_file: str | None) -> None:
     if check_file is not None:
         _check(project, Path(check_file))
         return
-    text, _ = render(project, fmt)
+    text, _ = render(project, fmt, broker)
     if output is None:
         click.echo(text, nl=False)
     else:

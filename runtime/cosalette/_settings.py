@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretBytes, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretBytes, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -100,6 +100,22 @@ class LoggingSettings(BaseModel):
     file: Annotated[str | None, _doc("Also write to this rotating log file.")] = None
     max_file_size_mb: Annotated[int, Field(ge=1, description="Rotate at this size, MiB.")] = 10
     backup_count: Annotated[int, Field(ge=0, description="Rotated log files kept.")] = 3
+
+
+class HomeAssistantSettings(BaseModel):
+    """Home Assistant MQTT discovery: the bridge announces its own entities when enabled."""
+
+    discovery: Annotated[
+        bool, _doc("Publish Home Assistant discovery configs at every connect.")
+    ] = False
+    prefix: Annotated[str, _doc("Home Assistant's discovery prefix.")] = "homeassistant"
+
+    @field_validator("prefix")
+    @classmethod
+    def _one_topic_level_path(cls, value: str) -> str:
+        if not value or any(c in value for c in "+#\x00") or value.startswith("/"):
+            raise ValueError("must be a topic without wildcards, e.g. 'homeassistant'")
+        return value.rstrip("/")
 
 
 # --------------------------------------------------------------------------- TOML source
@@ -192,6 +208,9 @@ class Settings(BaseSettings):
     )
     logging: Annotated[LoggingSettings, _doc("Logging setup.")] = Field(
         default_factory=LoggingSettings
+    )
+    homeassistant: Annotated[HomeAssistantSettings, _doc("Home Assistant discovery.")] = Field(
+        default_factory=HomeAssistantSettings
     )
 
     @classmethod

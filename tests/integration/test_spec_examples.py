@@ -106,4 +106,4 @@ async def test_periodic_tasks_run_without_mqtt_topics(broker: MosquittoBroker) -
         assert code == 0, output
         assert output.count("LED state synchronised") >= 1, output
         topics = {m.topic for m in seen.messages}
-        assert topics == {"bridge/status"}
+        assert topics == {"bridge/status", "bridge/_meta/registry"}  # no device topics

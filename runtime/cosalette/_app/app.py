@@ -469,9 +469,8 @@ class App(Registrar):
         asyncapi`` prints, built once per set of registrations (later calls return it again)."""
         if self._asyncapi is None:
             from cosalette._contract.asyncapi import build_asyncapi
-            from cosalette._contract.manifest import build_manifest
 
-            self._asyncapi = build_asyncapi(build_manifest(self))
+            self._asyncapi = build_asyncapi(self)
         return self._asyncapi
 
     def cli(self, args: Sequence[str] | None = None) -> None:

@@ -1,291 +1,239 @@
-"""An AsyncAPI 3.0 document built from a manifest (``cosalette.project.build_manifest``).
+"""The AsyncAPI 3.0 document of an app: ``App.asyncapi()``, ``cosactl manifest --format
+asyncapi``, ``python -m cosalette schema dump`` and the retained ``<prefix>/_meta/registry``.
 
-Channels are the app's topics; ``send`` operations are what the app publishes (state,
-availability, errors, status) and ``receive`` operations the ``/set`` topics it handles.
-Payload schemas come from the state and payload models, with their ``$defs`` hoisted into
-``components.schemas``. A triggerable telemetry device receives on its ``/set`` topic too; how
-a telemetry device is scheduled and copes with failures (schedule, group, retry, circuit
-breaker, timeout) is carried as ``x-cosalette-*`` extensions on the operation publishing its
-state. A stream publishes state (and errors) as its port pushes items: its state operation
-carries ``x-cosalette-stream`` (port, item type, queue size, backpressure); it has no
-availability channel.
+The shape is the cosalette contract other tools read (``schema check``, ``ha-discovery``, ACLs):
+one ``<id>State`` channel per telemetry, command and device, one ``<id>Command`` channel per
+command, ``publish<Pascal>State``/``receive<Pascal>Command`` operations and ``x-cosalette-*``
+metadata; payload schemas come from ``state_model``/``payload_model`` or the handler's
+annotations, with their ``$defs`` in ``components.schemas``. Streams and periodic tasks have no
+channel here; how devices are scheduled and what they cope with is in the manifest.
 """
 
 from __future__ import annotations
 
-import copy
-import re
-from typing import Any
+import functools
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from cosalette._contract.manifest import model_schema
-from cosalette._topics import app_error_topic, status_topic
+from cosalette._app.registration import Registrations, _Registration
+from cosalette._topics import DeviceTopics
+from cosalette.schema import X_COSALETTE_CONSUMER
 
-__all__ = ["ASYNCAPI_VERSION", "build_asyncapi"]
+if TYPE_CHECKING:
+    from cosalette._app.app import App
+    from cosalette._app.description import AppDescription
+    from cosalette._settings import Settings
+
+__all__ = [
+    "ASYNCAPI_VERSION",
+    "CONTRACT_VERSION",
+    "asyncapi_document",
+    "build_asyncapi",
+    "channel_id",
+    "pascal",
+]
 
 ASYNCAPI_VERSION = "3.0.0"
-_MQTT_BINDING = "0.2.0"
-_UNSAFE = re.compile(r"[^\w.\-]")
-_EXTENSIONS = {  # manifest key -> extension key on a telemetry device's state operation
-    "schedule": "x-cosalette-schedule",
-    "group": "x-cosalette-group",
-    "triggerable": "x-cosalette-triggerable",
-    "retry": "x-cosalette-retry",
-    "circuit_breaker": "x-cosalette-circuit-breaker",
-    "timeout": "x-cosalette-timeout",
-}
-
-_AVAILABILITY = {
-    "title": "Availability",
-    "type": "string",
-    "enum": ["online", "offline"],
-    "description": "Retained device availability.",
-}
-_OFFLINE = {
-    "title": "Offline",
-    "type": "string",
-    "const": "offline",
-    "description": "The app's last will.",
-}
-_SET_PAYLOAD = {
-    "title": "Command",
-    "type": ["object", "string"],
-    "description": "Command payload: a JSON object or plain text.",
-}
-_TRIGGER_PAYLOAD = {
-    "title": "Trigger",
-    "type": ["object", "string"],
-    "description": (
-        "Optional trigger payload: a JSON object or plain text; any message, an empty one "
-        "too, makes the device read and publish now (TriggerPayload)."
-    ),
-}
-_STATE_PAYLOAD = {
-    "title": "State",
-    "type": "object",
-    "description": "Device state as a JSON object.",
-}
+CONTRACT_VERSION = "1"
+_REF_TEMPLATE = "#/components/schemas/{model}"
+_OBJECT: dict[str, Any] = {"type": "object"}
 
 
-def _rewrite(node: Any, names: dict[str, str]) -> Any:
-    """Copy *node* with ``#/$defs/X`` references pointing into ``components.schemas``."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
-                target = value.removeprefix("#/$defs/")
-                out[key] = f"#/components/schemas/{names.get(target, target)}"
-            else:
-                out[key] = _rewrite(value, names)
-        return out
-    if isinstance(node, list):
-        return [_rewrite(item, names) for item in node]
-    return node
+def channel_id(name: str) -> str:
+    """``<id>`` of a channel: a plain name verbatim; ``a/b_c`` → ``aBC`` (router prefixes)."""
+    first, *rest = name.split("/")
+    return first + "".join(w.capitalize() for seg in rest for w in seg.split("_"))
 
 
-class _Builder:
-    """Accumulates channels, operations and components with unique, valid keys."""
+def pascal(name: str) -> str:
+    """``<Pascal>`` of an operation: split on ``/`` and ``_``, each word ``str.capitalize()``d."""
+    return "".join(w.capitalize() for seg in name.split("/") for w in seg.split("_"))
 
-    def __init__(self) -> None:
-        self.channels: dict[str, Any] = {}
-        self.operations: dict[str, Any] = {}
-        self.schemas: dict[str, Any] = {}
-        self.messages: dict[str, Any] = {}
 
-    @staticmethod
-    def _key(text: str, taken: dict[str, Any]) -> str:
-        base = _UNSAFE.sub("_", text) or "_"
-        key, n = base, 2
-        while key in taken:
-            key, n = f"{base}_{n}", n + 1
-        return key
+def _keep_order(parent_key: str | None) -> bool:
+    return parent_key in ("properties", "default", X_COSALETTE_CONSUMER)
 
-    def _put_schema(self, name: str, schema: Any) -> str:
-        key = _UNSAFE.sub("_", name) or "Schema"
-        if self.schemas.get(key) == schema:
-            return key
-        if key in self.schemas:
-            key = self._key(key, self.schemas)
-        self.schemas[key] = schema
-        return key
 
-    def schema_ref(self, schema: dict[str, Any], name: str) -> dict[str, str]:
-        """Store *schema* (hoisting its ``$defs``) and return a reference to it."""
-        schema = copy.deepcopy(schema)
-        defs: dict[str, Any] = schema.pop("$defs", {})
-        names: dict[str, str] = {}
-        for def_name, definition in defs.items():
-            key = _UNSAFE.sub("_", def_name)
-            same = _rewrite(definition, {n: _UNSAFE.sub("_", n) for n in defs})
-            if key in self.schemas and self.schemas[key] != same:
-                key = self._key(key, self.schemas)
-            names[def_name] = key
-        for def_name, definition in defs.items():
-            self.schemas[names[def_name]] = _rewrite(definition, names)
-        key = self._put_schema(str(schema.get("title") or name), _rewrite(schema, names))
-        return {"$ref": f"#/components/schemas/{key}"}
+def _sorted(value: Any, parent_key: str | None = None) -> Any:
+    """pydantic's key sorting, except that consumer metadata keeps ``consumer()`` call order."""
+    if isinstance(value, dict):
+        keys = list(value) if _keep_order(parent_key) else sorted(value)
+        return {k: _sorted(value[k], k) for k in keys}
+    if isinstance(value, list):
+        return [_sorted(item, parent_key) for item in value]
+    return value
 
-    def message(
-        self, name: str, payload: dict[str, Any], *, title: str, content_type: str | None = None
-    ) -> str:
-        """Store a message with *payload* as its schema; identical messages are shared."""
-        message: dict[str, Any] = {
-            "name": name,
-            "title": title,
-            "payload": self.schema_ref(payload, name),
-        }
-        if content_type is not None:
-            message["contentType"] = content_type
-        key = _UNSAFE.sub("_", name)
-        if self.messages.get(key) == message:
-            return key
-        key = self._key(key, self.messages)
-        self.messages[key] = message
-        return key
+
+@functools.cache
+def _generator() -> type[Any]:
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class ContractJsonSchema(GenerateJsonSchema):
+        def sort(self, value: Any, parent_key: str | None = None) -> Any:
+            return _sorted(value, parent_key)
+
+    return ContractJsonSchema
+
+
+def type_schema(annotation: Any, defs: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema of *annotation* with its ``$defs`` moved into *defs*; None if none."""
+    if annotation is None or annotation is type(None):
+        return None
+    from pydantic import TypeAdapter
+
+    try:
+        schema: dict[str, Any] = TypeAdapter(annotation).json_schema(
+            ref_template=_REF_TEMPLATE, schema_generator=_generator()
+        )
+    except Exception:  # an arbitrary class pydantic cannot describe: no schema
+        return None
+    defs.update(schema.pop("$defs", {}))  # on a name clash the later one wins
+    return schema
+
+
+def _return_annotation(func: Callable[..., Any]) -> Any:
+    try:
+        return typing.get_type_hints(func, include_extras=True).get("return")
+    except Exception:  # an unresolvable annotation: treat as absent
+        return None
+
+
+def _payload_type(reg: _Registration) -> Any:
+    """A command's payload type: ``payload_model``, else its payload parameter's model."""
+    if reg.payload_model is not None:
+        return reg.payload_model
+    return next((p.model for p in reg.plan.params if p.kind == "payload" and p.model), None)
+
+
+class _Document:
+    """Collects channels, operations and component schemas."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix  # the topic root; also the channels' x-cosalette-app
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.defs: dict[str, Any] = {}
+
+    def address(self, reg: _Registration, suffix: str) -> str:
+        return DeviceTopics.of(self.prefix, reg.name, is_root=reg.is_root).channel(suffix)
+
+    def state_of(self, reg: _Registration, *, fallback: bool) -> dict[str, Any] | None:
+        model = reg.state_model if reg.state_model is not None else _return_annotation(reg.func)
+        schema = type_schema(model, self.defs)
+        if schema is None and fallback:
+            return dict(_OBJECT)
+        return schema
 
     def channel(
-        self,
-        channel_id: str,
-        address: str,
-        messages: dict[str, str],
-        *,
-        description: str | None = None,
-    ) -> str:
-        """Add a channel whose messages reference ``components.messages``."""
-        key = self._key(channel_id, self.channels)
+        self, reg: _Registration, address: str, payload: dict[str, Any], archetype: str
+    ) -> dict[str, Any]:
         channel: dict[str, Any] = {
-            "address": address.replace("+", "{device}"),
-            "messages": {
-                m: {"$ref": f"#/components/messages/{ref}"} for m, ref in messages.items()
+            "address": address,
+            "x-cosalette-app": self.prefix,
+            "messages": {"message": {"payload": payload}},
+            "x-cosalette-archetype": archetype,
+        }
+        if reg.tags:
+            channel["tags"] = [{"name": t} for t in sorted(set(reg.tags))]
+        if reg.summary:
+            channel["x-cosalette-summary"] = reg.summary
+        if reg.behavior:
+            channel["x-cosalette-behavior"] = list(reg.behavior)
+        if reg.effects:
+            channel["x-cosalette-effects"] = list(reg.effects)
+        return channel
+
+    def operation(self, reg: _Registration, action: str, cid: str) -> dict[str, Any]:
+        op: dict[str, Any] = {"action": action, "channel": {"$ref": f"#/channels/{cid}"}}
+        if reg.summary:
+            op["summary"] = reg.summary
+        if reg.tags:
+            op["tags"] = [{"name": t} for t in sorted(set(reg.tags))]
+        return op
+
+    def add_state(self, reg: _Registration, payload: dict[str, Any], archetype: str) -> None:
+        """The ``<id>State`` channel; a taken id keeps its metadata and merges payloads."""
+        cid = f"{channel_id(reg.name)}State"
+        existing = self.channels.get(cid)
+        if existing is not None:
+            message = existing["messages"]["message"]
+            if message["payload"] != payload:
+                message["payload"] = {"oneOf": [message["payload"], payload]}
+            return
+        self.channels[cid] = self.channel(reg, self.address(reg, "state"), payload, archetype)
+        self.operations[f"publish{pascal(reg.name)}State"] = self.operation(reg, "send", cid)
+
+    def add_command(self, reg: _Registration) -> None:
+        """The ``<id>Command`` channel (the last registration of a name wins) and its state."""
+        payload = type_schema(_payload_type(reg), self.defs) or dict(_OBJECT)
+        cid = f"{channel_id(reg.name)}Command"
+        self.channels[cid] = self.channel(reg, self.address(reg, "set"), payload, "command")
+        self.operations[f"receive{pascal(reg.name)}Command"] = self.operation(reg, "receive", cid)
+        state = self.state_of(reg, fallback=False)
+        if state is not None:
+            self.add_state(reg, state, "command")
+
+    def render(self, title: str, version: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "asyncapi": ASYNCAPI_VERSION,
+            "info": {
+                "title": title,
+                "version": version,
+                "x-cosalette-contract-version": CONTRACT_VERSION,
             },
         }
-        if "+" in address:
-            channel["parameters"] = {"device": {"description": "A device name chosen at start."}}
-        if description:
-            channel["description"] = description
-        self.channels[key] = channel
-        return key
-
-    def operation(
-        self,
-        action: str,
-        channel: str,
-        *,
-        retain: bool,
-        summary: str | None = None,
-        extensions: dict[str, Any] | None = None,
-    ) -> None:
-        """Add a send or receive operation on *channel* with every message it carries."""
-        verb = "publish" if action == "send" else "handle"
-        key = self._key(f"{verb}_{channel}", self.operations)
-        op: dict[str, Any] = {
-            "action": action,
-            "channel": {"$ref": f"#/channels/{channel}"},
-            "messages": [
-                {"$ref": f"#/channels/{channel}/messages/{m}"}
-                for m in self.channels[channel]["messages"]
-            ],
-            "bindings": {"mqtt": {"qos": 1, "retain": retain, "bindingVersion": _MQTT_BINDING}},
-        }
-        if summary:
-            op["summary"] = summary
-        op.update(extensions or {})
-        self.operations[key] = op
+        if self.channels:
+            doc["channels"] = dict(sorted(self.channels.items()))
+            doc["operations"] = dict(sorted(self.operations.items()))
+        if self.defs:
+            doc["components"] = {"schemas": dict(sorted(self.defs.items()))}
+        return doc
 
 
-def _set_channel(builder: _Builder, device: dict[str, Any], slug: str, topic: str) -> None:
-    """The ``/set`` channel: commands, or triggers of a triggerable telemetry device."""
-    name = device["name"]
-    if device.get("kind") == "telemetry":
-        payload = device.get("payload_schema") or _TRIGGER_PAYLOAD
-        set_msg = builder.message(f"{slug}_set", payload, title=f"{name} trigger")
-        channel = builder.channel(f"{slug}_set", topic, {"trigger": set_msg})
-        summary = f"Triggers that make {name} read and publish now."
-    else:
-        payload = device.get("payload_schema") or _SET_PAYLOAD
-        set_msg = builder.message(f"{slug}_set", payload, title=f"{name} command")
-        channel = builder.channel(f"{slug}_set", topic, {"command": set_msg})
-        summary = f"Commands for {name}."
-    builder.operation("receive", channel, retain=False, summary=summary)
+def build_asyncapi(app: App, settings: Settings | None = None) -> dict[str, Any]:
+    """The AsyncAPI 3.0.0 document of *app*; with *settings*, as that configuration runs it.
 
-
-def _device(builder: _Builder, device: dict[str, Any], error_message: str) -> None:
-    topics: dict[str, str] = device.get("topics") or {}
-    if not topics:
-        return
-    slug = _UNSAFE.sub("_", "root" if device.get("root") else str(device["name"]))
-    summary = device.get("summary")
-    state = device.get("state_schema") or _STATE_PAYLOAD
-    state_msg = builder.message(f"{slug}_state", state, title=f"{device['name']} state")
-    channel = builder.channel(
-        f"{slug}_state", topics["state"], {"state": state_msg}, description=summary
-    )
-    extensions = {x: device[key] for key, x in _EXTENSIONS.items() if key in device}
-    if device.get("kind") == "stream":
-        keys = ("port", "item_type", "maxsize", "backpressure")
-        extensions["x-cosalette-stream"] = {k: device.get(k) for k in keys}
-    builder.operation(
-        "send", channel, retain=True, summary=f"State of {device['name']}.", extensions=extensions
-    )
-    if "set" in topics:
-        _set_channel(builder, device, slug, topics["set"])
-    if "availability" in topics:  # streams have none
-        availability = builder.message(
-            "availability", _AVAILABILITY, title="Availability", content_type="text/plain"
+    With settings the configure hooks run, ``name=`` callables expand to their devices,
+    disabled registrations are left out, and addresses and ``x-cosalette-app`` use the topic
+    root (``mqtt.topic_prefix``, by default the app name). Without, a settings-derived
+    registration appears under its handler's qualified name.
+    """
+    described = app.describe(settings)
+    if settings is None:
+        # enabled=False registrations were never recorded; callable ones stay
+        declared = described.registrations
+        regs: Registrations[Any, Any, Any, Any] = Registrations(
+            devices=tuple(map(_qualified_if_dynamic, declared.devices)),
+            telemetry=tuple(map(_qualified_if_dynamic, declared.telemetry)),
+            commands=tuple(map(_qualified_if_dynamic, declared.commands)),
         )
-        channel = builder.channel(
-            f"{slug}_availability", topics["availability"], {"availability": availability}
-        )
-        builder.operation("send", channel, retain=True)
-    if topics.get("error"):
-        channel = builder.channel(f"{slug}_error", topics["error"], {"error": error_message})
-        builder.operation("send", channel, retain=False)
+        return asyncapi_document(described, regs, described.name)
+    from cosalette._wiring.resolve import resolve_registrations
+
+    regs = resolve_registrations(described.registrations, settings)
+    return asyncapi_document(described, regs, settings.mqtt.topic_prefix or described.name)
 
 
-def build_asyncapi(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The AsyncAPI 3.0.0 document for *manifest* (a ``build_manifest`` result)."""
-    from cosalette._errors import ErrorPayload
-    from cosalette._health import HeartbeatPayload
+def asyncapi_document(
+    described: AppDescription, regs: Registrations[Any, Any, Any, Any], prefix: str
+) -> dict[str, Any]:
+    """The document of *regs* (declared or resolved) published under *prefix*."""
+    doc = _Document(prefix)
+    for reg in regs.telemetry:
+        doc.add_state(reg, doc.state_of(reg, fallback=True) or dict(_OBJECT), "telemetry")
+    for command in regs.commands:
+        doc.add_command(command)
+    for reg in regs.devices:
+        doc.add_state(reg, doc.state_of(reg, fallback=True) or dict(_OBJECT), "device")
+    return doc.render(described.name, described.version)
 
-    app = manifest["app"]
-    builder = _Builder()
-    error_schema = model_schema(ErrorPayload, mode="serialization") or {}
-    error_message = builder.message("error", error_schema, title="Error")
-    app_topics = manifest.get("topics", {})
-    for device in manifest.get("devices", []):
-        topics = dict(device.get("topics") or {})
-        if topics.get("error") == app_topics.get("error"):
-            topics.pop("error")  # a root device reports on the app's error topic
-        _device(builder, {**device, "topics": topics}, error_message)
-    heartbeat = builder.message(
-        "heartbeat",
-        model_schema(HeartbeatPayload, mode="serialization") or {},
-        title="Heartbeat",
-    )
-    offline = builder.message(
-        "status_offline", _OFFLINE, title="Offline", content_type="text/plain"
-    )
-    status = builder.channel(
-        "app_status",
-        app_topics.get("status", status_topic(app["topic_prefix"])),
-        {"heartbeat": heartbeat, "offline": offline},
-        description="Retained app status: a heartbeat while running, 'offline' as last will.",
-    )
-    builder.operation("send", status, retain=True, summary="App heartbeat and last will.")
-    errors = builder.channel(
-        "app_error",
-        app_topics.get("error", app_error_topic(app["topic_prefix"])),
-        {"error": error_message},
-        description="Every error the app reports.",
-    )
-    builder.operation("send", errors, retain=False, summary="Errors of every device.")
-    info: dict[str, Any] = {"title": app["name"], "version": app["version"]}
-    if app.get("description"):
-        info["description"] = app["description"]
-    return {
-        "asyncapi": ASYNCAPI_VERSION,
-        "info": info,
-        "defaultContentType": "application/json",
-        "channels": builder.channels,
-        "operations": builder.operations,
-        "components": {"schemas": builder.schemas, "messages": builder.messages},
-    }
+
+def _qualified_if_dynamic(reg: _Registration) -> _Registration:
+    """A ``name=`` callable's registration is named by its handler's qualified name."""
+    if reg.name_spec is None:
+        return reg
+    from dataclasses import replace
+
+    qualname = getattr(reg.func, "__qualname__", reg.name)
+    return replace(reg, name=qualname)

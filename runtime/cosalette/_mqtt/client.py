@@ -61,6 +61,7 @@ class MqttClient:
         )
         self._outbox = Outbox(settings.outbox_size)
         self._subscriptions: dict[str, None] = {}  # insertion-ordered set
+        self._retained: dict[str, str] = {}  # the latest retained payload of each topic
         self._message_callbacks: list[MessageCallback] = []
         self._connect_callbacks: list[ConnectCallback] = []
         self._client: aiomqtt.Client | None = None  # set while a session is open
@@ -132,6 +133,11 @@ class MqttClient:
         """Queue a message; it is sent when connected, never waiting for the network."""
         if not isinstance(payload, str):
             payload = dumps(payload)
+        if retain:
+            if payload:
+                self._retained[topic] = payload
+            else:
+                self._retained.pop(topic, None)  # an empty retained message clears the topic
         entry = OutboxEntry(topic, payload, retain, qos)
         client = self._client
         if client is not None and _priority.get():
@@ -161,6 +167,23 @@ class MqttClient:
             await self._subscribe_all(client, [topic])
         except aiomqtt.MqttError as exc:
             logger.debug("Subscribe to %s deferred to the next connect: %s", topic, exc)
+
+    async def unsubscribe(self, topic: str) -> None:
+        """Stop receiving *topic*, now and after later reconnects."""
+        self._subscriptions.pop(topic, None)
+        client = self._client
+        if client is None:
+            return
+        import aiomqtt
+
+        try:
+            await client.unsubscribe(topic)
+        except aiomqtt.MqttError as exc:  # the connection dropped; it is not resubscribed
+            logger.debug("Unsubscribe from %s not sent: %s", topic, exc)
+
+    def retained_messages(self) -> dict[str, str]:
+        """The latest retained payload this client published on each topic (a copy)."""
+        return dict(self._retained)
 
     def on_message(self, callback: MessageCallback) -> None:
         """Register an async ``(topic, payload)`` callback for every inbound message."""

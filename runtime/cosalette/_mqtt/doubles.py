@@ -50,6 +50,22 @@ class MockMqttClient:
         """Record a subscription."""
         self.subscriptions.append(topic)
 
+    async def unsubscribe(self, topic: str) -> None:
+        """Forget a recorded subscription."""
+        if topic in self.subscriptions:
+            self.subscriptions.remove(topic)
+
+    def retained_messages(self) -> dict[str, str]:
+        """The latest retained payload published on each topic (empty ones clear it)."""
+        latest: dict[str, str] = {}
+        for topic, payload, retain, _ in self.published:
+            if retain:
+                if payload:
+                    latest[topic] = payload
+                else:
+                    latest.pop(topic, None)
+        return latest
+
     def on_message(self, callback: MessageCallback) -> None:
         """Register an inbound-message callback."""
         self._callbacks.append(callback)

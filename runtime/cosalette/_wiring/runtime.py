@@ -37,6 +37,7 @@ from cosalette._shutdown import SleepRegistry
 from cosalette._store_io import write_behind
 from cosalette._stores import Store
 from cosalette._wiring.adapters import RunningAdapters
+from cosalette._wiring.announce import Announcer, announcer_for
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
 from cosalette._wiring.cleanup import cleanup_enabled, clear_stale_entities, warn_if_ephemeral
 from cosalette._wiring.injectables import Injectables
@@ -122,6 +123,7 @@ class Runtime:
         self.health_checks: HealthCheckRunner | None = None
         self._served = False
         self._cleanup_done = False
+        self.announcer: Announcer | None = None
 
     # --- phase 1 and 2: resolve, adapters, lifespan, wiring ------------------------------
 
@@ -161,6 +163,9 @@ class Runtime:
         if self.injectables.stores is not None:
             self.injectables.stores.save_changed()  # what init= factories changed
         self.inbound = InboundRouter(self.wiring, self.settings.mqtt.max_payload_bytes)
+        self.announcer = announcer_for(
+            self.app, self.registrations, self.settings, self.mqtt, prefix=self.prefix
+        )
 
     def _open_stores(self) -> None:
         self.store = build_store(self.app.store, self.injectables.for_adapters())
@@ -206,25 +211,31 @@ class Runtime:
         assert self.wiring is not None and self.inbound is not None, "prepare() must run first"
         self._served = True
         self.sleeps.start()
+        announcer = self.announcer
+        assert announcer is not None
         if isinstance(self.mqtt, MqttMessageHandler):
             self.mqtt.on_message(self.inbound.deliver)
+            if announcer.topics():
+                self.mqtt.on_message(announcer.deliver)
         on_connect = getattr(self.mqtt, "on_connect", None)
         if callable(on_connect):
             # Callbacks run in order, ahead of the backlog: gone entities are cleared on the
-            # first connect, before availability is announced.
+            # first connect, then the registry and discovery configs, then availability.
             on_connect(self._clear_stale_once)
+            on_connect(announcer.on_connect)
             on_connect(self.health.republish_availability)
         if isinstance(self.mqtt, MqttLifecycle):
             await self.mqtt.start()
         await self._report_store_problems()
         if not callable(on_connect):
             await self._clear_stale_once()
+            await announcer.on_connect()
         for unit in self.wiring.units:
             await self.health.publish_device_available(unit.name, is_root=unit.is_root)
         await self.health.publish_heartbeat()
         self._start_tasks(self.wiring)
         await asyncio.sleep(0)  # let @device handlers register on_command before messages flow
-        for topic in self.inbound.topics():
+        for topic in [*self.inbound.topics(), *announcer.topics()]:
             await self.mqtt.subscribe(topic)
         await self.shutdown_event.wait()
 
@@ -393,6 +404,8 @@ class Runtime:
         if stores is not None:
             stores.save_changed()
             await stores.aclose()
+        if self.announcer is not None:
+            await self.announcer.close()
         if self._served:
             await self._report_store_problems()  # a write that failed during the run
             await self.health.shutdown()

@@ -11,7 +11,7 @@ import jsonschema
 
 import cosalette
 from cosalette import DeviceContext, Stream, StreamablePort
-from cosalette.project import build_asyncapi, build_manifest, format_manifest_table
+from cosalette.project import build_manifest, format_manifest_table
 
 SCHEMA = Path(__file__).with_name("asyncapi-3.0.0.schema.json")
 
@@ -83,19 +83,11 @@ def test_the_table_shows_a_stream_with_push_as_its_interval() -> None:
     assert "Streams publish as their port pushes items (no availability)" in table
 
 
-def test_asyncapi_sends_a_streams_state_and_validates() -> None:
-    doc = build_asyncapi(build_manifest(make_app()))
+def test_asyncapi_leaves_streams_out_and_validates() -> None:
+    """The contract's AsyncAPI has no stream channels (the manifest describes streams)."""
+    doc = make_app().asyncapi()
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(schema).validate(doc)
-    assert doc["channels"]["scanner_state"]["address"] == "ble/scanner/state"
-    op = doc["operations"]["publish_scanner_state"]
-    assert op["action"] == "send"
-    assert op["x-cosalette-stream"] == {
-        "port": "StreamablePort[Reading]",
-        "item_type": "Reading",
-        "maxsize": 10,
-        "backpressure": "drop_oldest",
-    }
-    assert "scanner_availability" not in doc["channels"]
-    assert "scanner_error" in doc["channels"]
-    assert "battery_availability" in doc["channels"]
+    addresses = [c["address"] for c in doc["channels"].values()]
+    assert "ble/scanner/state" not in addresses
+    assert "ble/battery/state" in addresses
