@@ -36,7 +36,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _report.py sits beside this file
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # mosquitto helper
 import aiomqtt
-from _broker import INSTALL_HINT, MosquittoBroker, find_mosquitto, skip_broker_requested
+from _bench_broker import module_broker
+from _broker import MosquittoBroker
 from _report import report
 
 import cosalette
@@ -59,25 +60,13 @@ NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 BROKER_CONFIG = "max_queued_messages 0\n"
 
 
-def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
-
-
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail(INSTALL_HINT, pytrace=False)
-    server = MosquittoBroker(
-        executable, tmp_path_factory.mktemp("bench-mosquitto"), extra_config=BROKER_CONFIG
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from module_broker(tmp_path_factory, BROKER_CONFIG)
+
+
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
 
 
 # --- (a) pipelined publishes ---------------------------------------------------------------

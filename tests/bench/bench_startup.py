@@ -31,12 +31,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _report.py sits beside this file
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # mosquitto helper
+from _bench_broker import module_broker
 from _broker import (
-    INSTALL_HINT,
     Collector,
     MosquittoBroker,
-    find_mosquitto,
-    skip_broker_requested,
 )
 from _report import report
 
@@ -80,6 +78,11 @@ import pydantic_settings
 print("ready", flush=True)
 sys.stdin.read()
 """
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
+    yield from module_broker(tmp_path_factory)
 
 
 def _clean_env(cwd: Path, **extra: str) -> dict[str, str]:
@@ -249,21 +252,6 @@ async def _floor_peak_kb(cwd: Path) -> int:
         assert proc.stdin is not None
         proc.stdin.close()
         await _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail(INSTALL_HINT, pytrace=False)
-    server = MosquittoBroker(executable, tmp_path_factory.mktemp("bench-rss-mosquitto"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.bench

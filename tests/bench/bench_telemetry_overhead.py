@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _report.py sits beside this file
 from _report import report
 
 import cosalette
-from cosalette.testing import AppHarness, FakeClock, MockMqttClient
+from cosalette.testing import AppHarness, FakeClock, MockMqttClient, make_settings
 
 SMOKE = os.environ.get("COSALETTE_BENCH_SMOKE", "") not in ("", "0")
 CYCLES = 500 if SMOKE else 20_000  # cycles per timed round
@@ -41,6 +42,7 @@ FLOOR_NAME = "hand-written loop"
 TARGET = "<=5 us/cycle (other impl ~63)"
 PERSIST_TARGET_US = 0.5  # the issues' target for persistence and for retry, each
 REACT_TARGET_US = 1.0  # a reactor dispatch with an empty drain
+DISCOVERY_TARGET_US = 0.3  # "adds nothing": nothing runs per cycle, so only noise
 MAX_YIELDS = 50
 
 
@@ -126,8 +128,13 @@ async def _never_called(events: list[object]) -> None:
     raise AssertionError("an empty drain must not call its reactor")
 
 
+class _Reading(BaseModel):
+    temperature: float
+    humidity: int
+
+
 async def _start_framework(
-    name: str, *, persist: bool, retry: int = 0, react: bool = False
+    name: str, *, persist: bool, retry: int = 0, react: bool = False, discovery: bool = False
 ) -> tuple[_Subject, AppHarness]:
     store = cosalette.MemoryStore() if persist else None
     app = cosalette.App("bench", heartbeat_interval=None, health_check_interval=None, store=store)
@@ -141,9 +148,16 @@ async def _start_framework(
         app.state(quiet)
         app.react(_Quiet)(_never_called)
     policy = cosalette.SaveOnChange() if persist else None
-    app.telemetry("t", interval=INTERVAL, persist=policy, retry=retry)(subject.handler)
-    harness = AppHarness(app=app, mqtt=subject.mqtt, clock=subject.clock)
+    app.telemetry("t", interval=INTERVAL, persist=policy, retry=retry, state_model=_Reading)(
+        subject.handler
+    )
+    settings: cosalette.Settings = make_settings(homeassistant={"discovery": discovery})
+    harness = AppHarness(app=app, mqtt=subject.mqtt, clock=subject.clock, settings=settings)
     await harness.start()
+    if discovery:  # the announcement at connect; the cycles below must not add to it
+        assert any(t.startswith("homeassistant/") for t, *_ in subject.mqtt.published)
+        subject.mqtt.published.clear()
+        subject.mqtt.published.append((TOPIC, "{}", True, 1))  # the first cycle's state
     assert subject.calls == 1 and subject.states() == 1 and subject.asleep(), "first cycle"
     return subject, harness
 
@@ -154,6 +168,9 @@ async def measure() -> tuple[dict[str, float], int, int]:
     persisting, persisting_harness = await _start_framework("persisting", persist=True)
     retrying, retrying_harness = await _start_framework("retrying", persist=False, retry=3)
     reacting, reacting_harness = await _start_framework("reacting", persist=False, react=True)
+    discovering, discovering_harness = await _start_framework(
+        "discovering", persist=False, discovery=True
+    )
     floor = _Subject("floor", FakeClock(), MockMqttClient())
     stop = asyncio.Event()
     floor_task = asyncio.ensure_future(_floor_loop(floor, stop))
@@ -164,12 +181,14 @@ async def measure() -> tuple[dict[str, float], int, int]:
         await persisting.calibrate()
         await retrying.calibrate()
         await reacting.calibrate()
+        await discovering.calibrate()
         await floor.calibrate()
         subjects: list[tuple[str, Callable[[int], Awaitable[float]]]] = [
             ("framework", framework.timed_round),
             ("persisting", persisting.timed_round),
             ("retrying", retrying.timed_round),
             ("reacting", reacting.timed_round),
+            ("discovering", discovering.timed_round),
             ("floor", floor.timed_round),
         ]
         best = {name: float("inf") for name, _ in subjects}
@@ -182,6 +201,7 @@ async def measure() -> tuple[dict[str, float], int, int]:
         await persisting_harness.stop()
         await retrying_harness.stop()
         await reacting_harness.stop()
+        await discovering_harness.stop()
         stop.set()
         floor.clock.advance(INTERVAL)
         await floor_task
@@ -204,6 +224,7 @@ def test_bench_telemetry_overhead() -> None:
         ("persisting", "persist=SaveOnChange, unchanged", "persistence", PERSIST_TARGET_US),
         ("retrying", "retry=3, never failing", "retry", PERSIST_TARGET_US),
         ("reacting", "reactor, empty drain", "reactors", REACT_TARGET_US),
+        ("discovering", "HA discovery on", "discovery", DISCOVERY_TARGET_US),
     ):
         extra = best[subject] - fw
         met = "met" if extra <= target else "MISSED"

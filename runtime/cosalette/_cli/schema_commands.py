@@ -167,9 +167,12 @@ def check(ctx: click.Context, app_spec: str, schema_path: str) -> None:
         for r in kind
     }
     document = _load(schema_path)
-    text, code = check_report(
-        document, schema_path=schema_path, app_name=app.name, registered=registered
-    )
+    try:
+        text, code = check_report(
+            document, schema_path=schema_path, app_name=app.name, registered=registered
+        )
+    except ValueError as exc:
+        raise Failure(f"Error: {exc}") from None
     click.echo(text)
     ctx.exit(code)
 

@@ -49,13 +49,22 @@ def _app_principal(doc: dict[str, Any], app: str, prefix: str) -> AclPrincipal:
         f"{app}/status",
         f"{app}/availability",
         f"{prefix}/+/{slug(app)}/+/config",
+        f"{app}/_meta/discovery_sync",  # the bridge's marker when it looks for stale configs
     }
-    subscribe = {"cosalette/schema/update", f"{prefix}/status"}
+    subscribe = {
+        "cosalette/schema/update",
+        f"{prefix}/status",
+        f"{prefix}/+/{slug(app)}/+/config",  # its own earlier configs, read once at start
+        f"{app}/_meta/discovery_sync",
+    }
     for cid, channel in (doc.get("channels") or {}).items():
         address = channel.get("address")
         if channel.get("x-cosalette-app") != app or not (isinstance(address, str) and address):
             continue
         direction = channel_direction(doc, cid)
+        base = _topic_filter(address).rpartition("/")[0]
+        if base.count("/") >= 2:  # below a router prefix: deeper than <app>/+/availability
+            publish.update((f"{base}/availability", f"{base}/error"))
         if direction in ("send", "both"):
             publish.add(_topic_filter(address))
         if direction in ("receive", "both"):

@@ -110,7 +110,13 @@ def check_report(
     doc: dict[str, Any], *, schema_path: str, app_name: str, registered: Iterable[str]
 ) -> tuple[str, int]:
     """The ``schema check`` report (ending with ``Exit code: N``) and its exit code: 1 when a
-    schema device is not registered or an ``all_apps`` channel is out of scope."""
+    schema device is not registered or an ``all_apps`` channel is out of scope.
+
+    An app a network-level schema does not list is a ValueError: the gate must not pass it.
+    """
+    if is_network_level(doc) and app_name not in app_names(doc):
+        apps = ", ".join(app_names(doc))
+        raise ValueError(f"App '{app_name}' not found in schema. Available apps: {apps}")
     view = _app_view(doc, app_name)
     devices = schema_devices(view)
     wildcards = _wildcards(view)

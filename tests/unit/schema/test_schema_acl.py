@@ -17,6 +17,7 @@ DATA = Path(__file__).parents[2] / "data" / "schemas"
 GAS_PUBLISH = [
     "gas2mqtt/+/availability",
     "gas2mqtt/+/error",
+    "gas2mqtt/_meta/discovery_sync",
     "gas2mqtt/_meta/registry",
     "gas2mqtt/availability",
     "gas2mqtt/counter/state",
@@ -26,7 +27,13 @@ GAS_PUBLISH = [
     "gas2mqtt/valve/state",
     "homeassistant/+/gas2mqtt/+/config",
 ]
-GAS_SUBSCRIBE = ["cosalette/schema/update", "gas2mqtt/valve/set", "homeassistant/status"]
+GAS_SUBSCRIBE = [
+    "cosalette/schema/update",
+    "gas2mqtt/_meta/discovery_sync",
+    "gas2mqtt/valve/set",
+    "homeassistant/+/gas2mqtt/+/config",
+    "homeassistant/status",
+]
 MONITOR = ["+/schema/status", "+/status", "+/error", "+/+/error", "+/+/availability"]
 
 
@@ -176,6 +183,7 @@ def test_directions_parameters_and_prefix() -> None:
         "app/+/availability",
         "app/+/error",
         "app/+/state",
+        "app/_meta/discovery_sync",
         "app/_meta/registry",
         "app/availability",
         "app/error",
@@ -184,8 +192,21 @@ def test_directions_parameters_and_prefix() -> None:
         "app/status",
         "ha/+/app/+/config",
     )
-    assert app.subscribe == ("app/+/set", "app/+/state", "cosalette/schema/update", "ha/status")
+    assert app.subscribe == (
+        "app/+/set",
+        "app/+/state",
+        "app/_meta/discovery_sync",
+        "cosalette/schema/update",
+        "ha/+/app/+/config",
+        "ha/status",
+    )
     assert "ha/+/app/+/config" in render_acl(doc, discovery_prefix="ha")
+
+
+def test_devices_below_a_router_prefix_get_their_availability_and_error() -> None:
+    (_, app, _) = acl_principals(_doc(("s", "app", "app/sensors/outdoor/state", "send")))
+    assert "app/sensors/outdoor/availability" in app.publish
+    assert "app/sensors/outdoor/error" in app.publish
 
 
 def test_the_discovery_topic_uses_the_app_slug() -> None:

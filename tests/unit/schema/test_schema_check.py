@@ -160,3 +160,10 @@ def test_a_device_template_without_enum_accepts_matching_names() -> None:
         "✓ kitchen — OK",
     ]
     assert "✓ rooms/attic — OK" in text.split("\n")
+
+
+def test_an_app_a_network_schema_does_not_list_fails_the_gate() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match=r"App 'stranger' not found in schema\. Available apps: "):
+        check_report(_network(), schema_path="n.yaml", app_name="stranger", registered=["x"])
