@@ -37,17 +37,20 @@ class HeartbeatPayload:
     uptime_s: float
     version: str
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
+    dropped_messages: int | None = None
+    """Messages the MQTT outbox dropped while it was full (a real client only)."""
 
     def to_json(self) -> str:
         """Serialise to compact JSON with devices as nested objects."""
-        return dumps(
-            {
-                "status": self.status,
-                "uptime_s": self.uptime_s,
-                "version": self.version,
-                "devices": {name: d.to_dict() for name, d in self.devices.items()},
-            }
-        )
+        doc: dict[str, object] = {
+            "status": self.status,
+            "uptime_s": self.uptime_s,
+            "version": self.version,
+            "devices": {name: d.to_dict() for name, d in self.devices.items()},
+        }
+        if self.dropped_messages is not None:
+            doc["dropped_messages"] = self.dropped_messages
+        return dumps(doc)
 
 
 def build_will_config(topic_prefix: str) -> WillConfig:
@@ -120,6 +123,7 @@ class HealthReporter:
             uptime_s=round(self.clock.now() - self._start_time, 3),
             version=self.version,
             devices=dict(self._devices),
+            dropped_messages=getattr(self.mqtt, "dropped_messages", None),
         )
         await self._safe_publish(status_topic(self.topic_prefix), payload.to_json())
 

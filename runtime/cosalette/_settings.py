@@ -72,10 +72,15 @@ class MqttSettings(BaseModel):
     username: Annotated[str | None, _doc("Broker user name, if any.")] = None
     password: Annotated[SecretStr | None, _doc("Broker password (never logged).")] = None
     client_id: Annotated[str, _doc("MQTT client id; empty lets the runtime choose.")] = ""
-    reconnect_interval: Annotated[float, Field(gt=0, description="First reconnect delay, s.")] = 5.0
+    reconnect_interval: Annotated[
+        float,
+        Field(
+            gt=0, description="Reconnect pace during an outage's first 15 s (then it backs off), s."
+        ),
+    ] = 0.5
     reconnect_max_interval: Annotated[
         float, Field(gt=0, description="Upper bound of the reconnect delay, s.")
-    ] = 300.0
+    ] = 60.0
     topic_prefix: Annotated[str, _doc("Topic root; empty means the app name.")] = ""
     keepalive: Annotated[int, Field(ge=1, description="MQTT keepalive in seconds.")] = 60
     protocol: Annotated[Literal["3.1.1", "5"], _doc("MQTT protocol version.")] = "3.1.1"

@@ -6,17 +6,17 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import random
 import secrets
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cosalette._json import dumps
 from cosalette._mqtt.aiomqtt_fixes import abandon, guard_writes, paho_client
+from cosalette._mqtt.connection_log import ConnectionLog, decode_payload, describe_error
 from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
+from cosalette._mqtt.reconnect import ReconnectPolicy
 from cosalette._mqtt.tls import build_ssl_context
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ _FLUSH_TIMEOUT = 1.0
 _DISCONNECT_TIMEOUT = 2.0
 _ACK_TIMEOUT = 10.0
 _SUBSCRIBE_BATCH = 64
-_DROP_LOG_INTERVAL = 5.0
 
 # Set while on_connect callbacks run: their publishes go out before the buffered backlog.
 _priority: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -76,8 +75,9 @@ class MqttClient:
         self._ssl: ssl.SSLContext | None = None
         self._had_session = False
         self._connecting = False  # inside a connect attempt (stop waits for it to finish)
-        self._drops_reported = 0
-        self._last_drop_log = -_DROP_LOG_INTERVAL
+        self._log = ConnectionLog(f"{settings.host}:{settings.port}", self.client_id, self._outbox)
+        self._sessions = 0  # sessions opened so far: the later ones re-publish what is retained
+        self._announced: set[str] = set()  # retained topics the connect callbacks published
 
     # -- public API -------------------------------------------------------------------------
 
@@ -143,6 +143,7 @@ class MqttClient:
         if client is not None and _priority.get():
             if retain:
                 self._outbox.discard_retained(topic)
+                self._announced.add(topic)
             self._dispatch(client, entry)
             return
         if client is not None and self._ready:
@@ -201,35 +202,32 @@ class MqttClient:
         import aiomqtt
         from aiomqtt.exceptions import MqttConnectError
 
-        base = self.settings.reconnect_interval
-        ceiling = max(self.settings.reconnect_max_interval, base)
-        delay = base
+        policy = ReconnectPolicy(
+            self.settings.reconnect_interval, self.settings.reconnect_max_interval
+        )
         while not self._stop_requested.is_set():
             self._had_session = False
-            level, problem = logging.WARNING, ""
+            refused, problem = False, ""
             try:
                 await self._session()
             except MqttConnectError as exc:
-                level, problem = logging.ERROR, f"broker refused the connection: {_describe(exc)}"
+                refused, problem = True, f"broker refused the connection: {describe_error(exc)}"
             except aiomqtt.MqttError as exc:
-                problem = _describe(exc)
+                problem = describe_error(exc)
             except Exception:
                 logger.exception("Unexpected error in the MQTT connection to %s", self._address)
                 problem = "unexpected error"
             if self._stop_requested.is_set():
                 break
             if self._had_session:
-                delay = base
-            pause = delay * random.uniform(0.8, 1.2)
-            delay = min(delay * 2, ceiling)
-            logger.log(
-                level,
-                "%s MQTT broker %s as %s (%s); retrying in %.1f s",
-                "Lost connection to" if self._had_session else "Cannot connect to",
-                self._address,
-                self.client_id,
-                problem or "connection closed",
-                pause,
+                policy.connected()
+            pause = policy.next_pause(refused=refused)
+            self._log.attempt_failed(
+                policy,
+                refused=refused,
+                had_session=self._had_session,
+                problem=problem or "connection closed",
+                pause=pause,
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_requested.wait(), pause)
@@ -281,10 +279,14 @@ class MqttClient:
             sender: asyncio.Task[None] | None = None
             try:
                 await self._subscribe_all(client, list(self._subscriptions))
+                self._announced.clear()
                 await self._run_connect_callbacks()
+                if self._sessions:
+                    self._replay_retained()
+                self._sessions += 1
                 if self._outbox:
                     logger.info("Sending %d buffered MQTT message(s)", len(self._outbox))
-                self._report_drops(force=True)
+                self._log.drops(connected=True, force=True)
                 self._ready = True
                 self._connected.set()
                 sender = asyncio.create_task(self._sender(client))
@@ -313,7 +315,7 @@ class MqttClient:
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             topic = message.topic.value
-            payload = _decode(message.payload)
+            payload = decode_payload(message.payload)
             for callback in list(self._message_callbacks):
                 try:
                     await callback(topic, payload)
@@ -341,9 +343,30 @@ class MqttClient:
         finally:
             _priority.reset(token)
 
+    def _replay_retained(self) -> None:
+        """After a reconnect, queue every retained message again ahead of the backlog: a broker
+        that restarted without persistence has lost them (the connect callbacks' own, newer
+        ones and those still queued are not repeated)."""
+        entries = [
+            OutboxEntry(topic, payload, True, 1)
+            for topic, payload in self._retained.items()
+            if topic not in self._announced
+        ]
+        skipped = self._outbox.requeue(entries)
+        if len(entries) > skipped:
+            logger.info(
+                "Re-publishing %d retained message(s) in case the broker lost them",
+                len(entries) - skipped,
+            )
+
+    @property
+    def dropped_messages(self) -> int:
+        """Messages the outbox dropped because it was full (never retained ones)."""
+        return self._outbox.dropped
+
     def _enqueue(self, entry: OutboxEntry) -> None:
         if self._outbox.append(entry) is not None:
-            self._report_drops()
+            self._log.drops(connected=self._ready)
 
     def _dispatch(self, client: aiomqtt.Client, entry: OutboxEntry) -> None:
         """Hand *entry* to the client without waiting; the PUBACK is awaited in a task."""
@@ -390,7 +413,7 @@ class MqttClient:
             self._inflight.clear()
         if items:
             self._outbox.requeue(entry for _, entry in sorted(items, key=lambda i: i[0]))
-            self._report_drops()
+            self._log.drops(connected=self._ready)
 
     async def _flush(self, budget: float) -> None:
         loop = asyncio.get_running_loop()
@@ -409,38 +432,8 @@ class MqttClient:
                 self._wake.set()
                 await asyncio.sleep(0.005)
 
-    def _report_drops(self, *, force: bool = False) -> None:
-        new = self._outbox.dropped - self._drops_reported
-        now = time.monotonic()
-        if new <= 0 or (not force and now - self._last_drop_log < _DROP_LOG_INTERVAL):
-            return
-        logger.warning(
-            "MQTT outbox full (%d messages): dropped %d oldest message(s), %d in total",
-            self._outbox.capacity,
-            new,
-            self._outbox.dropped,
-        )
-        self._drops_reported = self._outbox.dropped
-        self._last_drop_log = now
-
     def _socket(self) -> socket.socket | None:
         """The connected socket, for tests and diagnostics."""
         client = self._client
         sock = paho_client(client).socket() if client is not None else None
         return sock if isinstance(sock, socket.socket) else None
-
-
-def _decode(payload: object) -> str:
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload).decode("utf-8", errors="replace")
-    return "" if payload is None else str(payload)
-
-
-def _describe(exc: Exception) -> str:
-    """A one-line reason for logs, with a hint for authentication failures."""
-    text = str(exc.__cause__ or exc) or type(exc).__name__
-    if "Unspecified error" in text or "connection was lost" in text.lower():
-        return "connection lost"
-    if "auth" in text.lower() or "password" in text.lower():
-        return f"{text} (check mqtt.username and mqtt.password)"
-    return text

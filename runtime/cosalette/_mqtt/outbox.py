@@ -1,4 +1,6 @@
-"""Bounded FIFO of outgoing messages: newest retained per topic wins, oldest plain ones go first."""
+"""FIFO of outgoing messages: the newest retained message per topic is always kept (one per
+topic, so it is bounded by the topics a bridge owns); non-retained ones are bounded by the
+capacity, and the oldest go first when it is full."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ class OutboxEntry:
 
 
 class Outbox:
-    """A bounded, synchronous message queue; ``dropped`` counts what overflow discarded."""
+    """A synchronous message queue; ``dropped`` counts the non-retained messages overflow
+    discarded."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 0:
@@ -40,14 +43,21 @@ class Outbox:
     def __iter__(self) -> Iterator[OutboxEntry]:
         return iter(list(self._entries.values()))
 
+    @property
+    def plain(self) -> int:
+        """How many non-retained messages are queued (what the capacity bounds)."""
+        return len(self._entries) - len(self._retained)
+
     def append(self, entry: OutboxEntry) -> OutboxEntry | None:
         """Queue *entry* at the back; return the entry dropped to make room, if any."""
         if entry.retain:
             self.discard_retained(entry.topic)
+            self._insert(entry, front=False)
+            return None
         if self.capacity == 0:
             self.dropped += 1
             return entry
-        dropped = self._evict() if len(self._entries) >= self.capacity else None
+        dropped = self._evict() if self.plain >= self.capacity else None
         self._insert(entry, front=False)
         return dropped
 
@@ -64,14 +74,18 @@ class Outbox:
         """Put *entries* (oldest first) back at the front, e.g. after a lost connection.
 
         A retained entry already superseded by a queued newer one is skipped; when the outbox
-        is full, the excess oldest entries are dropped. Returns how many were dropped or skipped.
+        is full, the excess oldest non-retained entries are dropped. Returns how many were
+        dropped or skipped.
         """
         lost = 0
         for entry in reversed(list(entries)):
-            if entry.retain and entry.topic in self._retained:
-                lost += 1
+            if entry.retain:
+                if entry.topic in self._retained:
+                    lost += 1
+                else:
+                    self._insert(entry, front=True)
                 continue
-            if self.capacity == 0 or len(self._entries) >= self.capacity:
+            if self.capacity == 0 or self.plain >= self.capacity:
                 # The requeued entry is older than anything queued, so it is the one to go.
                 self.dropped += 1
                 lost += 1
@@ -101,12 +115,8 @@ class Outbox:
             self._retained[entry.topic] = key
 
     def _evict(self) -> OutboxEntry:
-        """Drop the oldest non-retained entry, or the oldest entry if all are retained."""
-        victim = next((k for k, e in self._entries.items() if not e.retain), None)
-        if victim is None:
-            victim = next(iter(self._entries))
+        """Drop the oldest non-retained entry (called only when there is one)."""
+        victim = next(k for k, e in self._entries.items() if not e.retain)
         entry = self._entries.pop(victim)
-        if entry.retain:
-            del self._retained[entry.topic]
         self.dropped += 1
         return entry

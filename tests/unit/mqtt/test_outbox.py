@@ -61,7 +61,7 @@ def test_non_retained_messages_on_the_same_topic_are_all_kept() -> None:
 
 
 def test_full_drops_oldest_non_retained() -> None:
-    box = Outbox(3)
+    box = Outbox(2)
     box.append(retained("r", "keep"))
     box.append(plain("t", "0"))
     box.append(plain("t", "1"))
@@ -71,15 +71,23 @@ def test_full_drops_oldest_non_retained() -> None:
     assert drain(box) == [("r", "keep"), ("t", "1"), ("t", "2")]
 
 
-def test_full_of_retained_drops_oldest_entry() -> None:
-    box = Outbox(2)
+def test_retained_messages_do_not_count_and_are_never_dropped() -> None:
+    box = Outbox(1)
     box.append(retained("a", "1"))
     box.append(retained("b", "1"))
-    assert box.append(plain("c", "1")) == retained("a", "1")
-    # The evicted retained topic is free again; making room now drops the non-retained "c".
-    assert box.append(retained("a", "2")) == plain("c", "1")
-    assert box.dropped == 2
-    assert drain(box) == [("b", "1"), ("a", "2")]
+    assert box.append(plain("c", "1")) is None  # the capacity bounds plain messages only
+    assert box.append(plain("d", "1")) == plain("c", "1")
+    assert box.append(retained("a", "2")) is None  # the newer state replaces the older
+    assert box.dropped == 1
+    assert drain(box) == [("b", "1"), ("d", "1"), ("a", "2")]
+
+
+def test_requeue_keeps_every_retained_message_when_full() -> None:
+    box = Outbox(1)
+    box.append(plain("p", "new"))
+    lost = box.requeue([retained("s1", "x"), plain("p", "old"), retained("s2", "y")])
+    assert lost == 1  # only the plain one
+    assert drain(box) == [("s1", "x"), ("s2", "y"), ("p", "new")]
 
 
 def test_retained_replacement_when_full_does_not_drop() -> None:

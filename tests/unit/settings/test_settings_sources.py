@@ -70,7 +70,7 @@ def test_plain_instantiation_reads_settings_toml_in_cwd(tmp_path: Path) -> None:
     assert s.mqtt.port == 1884
     assert s.poll_interval == 30.0
     assert s.meter_name == "from-toml"
-    assert s.mqtt.reconnect_interval == 5.0  # untouched default
+    assert s.mqtt.reconnect_interval == 0.5  # untouched default
 
 
 def test_base_settings_ignores_app_and_devices_tables(tmp_path: Path) -> None:
