@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "APP_CHANNELS",
+    "LIVENESS",
     "AVAILABILITY",
     "DEVICE_CHANNELS",
     "ERROR",
@@ -35,6 +36,15 @@ APP_CHANNELS = (STATUS, ERROR)
 def status_topic(prefix: str) -> str:
     """The app's heartbeat and last-will topic."""
     return f"{prefix}/{STATUS}"
+
+
+LIVENESS = (
+    "{status} is the bridge's liveness: a JSON heartbeat while it runs, 'offline' (the "
+    "broker's last will) once the process is gone, however it ended. A device's availability "
+    "topic keeps its last value after a crash (MQTT has one last will per connection): a "
+    "device is available when both say so."
+)
+"""What consumers are told about liveness (manifest, AsyncAPI); ``{status}`` is the topic."""
 
 
 def app_error_topic(prefix: str) -> str:

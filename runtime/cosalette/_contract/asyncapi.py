@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import Registrations, _Registration
-from cosalette._topics import DeviceTopics
+from cosalette._topics import LIVENESS, DeviceTopics, status_topic
 from cosalette.schema import X_COSALETTE_CONSUMER
 
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ class _Document:
                 "title": title,
                 "version": version,
                 "x-cosalette-contract-version": CONTRACT_VERSION,
+                "x-cosalette-liveness": LIVENESS.format(status=status_topic(self.prefix)),
             },
         }
         if self.channels:

@@ -26,7 +26,7 @@ from cosalette._di.adapters import AdapterEntry, describe_impl
 from cosalette._di.plan import callable_label, type_label
 from cosalette._settings import SettingRef, Settings
 from cosalette._stores import Store
-from cosalette._topics import DeviceTopics, app_error_topic, status_topic
+from cosalette._topics import LIVENESS, DeviceTopics, app_error_topic, status_topic
 
 if TYPE_CHECKING:
     from cosalette._app.app import App
@@ -355,7 +355,11 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
             "description": described.description,
             "topic_prefix": prefix,
         },
-        "topics": {"status": status_topic(prefix), "error": app_error_topic(prefix)},
+        "topics": {
+            "status": status_topic(prefix),
+            "error": app_error_topic(prefix),
+            "liveness": LIVENESS.format(status=status_topic(prefix)),
+        },
         "devices": devices,
         "adapters": describe_adapters(described.adapters),
         "store": describe_store(described.store, default=described.store_is_default),

@@ -91,6 +91,8 @@ def format_manifest_table(manifest: dict[str, Any]) -> str:
         "Every device also publishes <base>/availability (online/offline) and <base>/error.",
         f"App topics: {topics.get('status')} (heartbeat; last will 'offline'), "
         f"{topics.get('error')} (every error).",
+        f"Liveness: trust {topics.get('status')}; after a crash a device's availability "
+        "keeps its last value (one last will per connection).",
     ]
     if any(d.get("kind") == "stream" for d in devices):
         lines.append(

@@ -17,6 +17,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 import cosalette
+from cosalette._topics import LIVENESS
 from cosalette.mqtt import Payload
 from cosalette.project import build_asyncapi
 from cosalette.schema import consumer, temperature
@@ -121,7 +122,9 @@ def test_document_is_valid_asyncapi_3_and_has_the_contract_top_level() -> None:
         "title": "tracker",
         "version": "1.2.3",
         "x-cosalette-contract-version": "1",
+        "x-cosalette-liveness": LIVENESS.format(status="tracker/status"),
     }
+    assert "tracker/status is the bridge's liveness" in doc["info"]["x-cosalette-liveness"]
     for section in (doc["channels"], doc["operations"], doc["components"]["schemas"]):
         assert list(section) == sorted(section)
 
@@ -228,7 +231,12 @@ def test_no_channels_means_no_channels_or_operations() -> None:
     doc = cosalette.App("empty", "0.1").asyncapi()
     assert doc == {
         "asyncapi": "3.0.0",
-        "info": {"title": "empty", "version": "0.1", "x-cosalette-contract-version": "1"},
+        "info": {
+            "title": "empty",
+            "version": "0.1",
+            "x-cosalette-contract-version": "1",
+            "x-cosalette-liveness": LIVENESS.format(status="empty/status"),
+        },
     }
     assert list(validator().iter_errors(doc)) == []
 

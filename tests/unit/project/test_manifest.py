@@ -94,7 +94,9 @@ def test_devices_have_full_topics_and_app_topics() -> None:
         "description": "House bridge",
         "topic_prefix": "house",
     }
-    assert manifest["topics"] == {"status": "house/status", "error": "house/error"}
+    topics = dict(manifest["topics"])
+    assert topics.pop("liveness").startswith("house/status is the bridge's liveness")
+    assert topics == {"status": "house/status", "error": "house/error"}
     devices = by_name(manifest)
     assert devices[("thermo", "telemetry")]["topics"] == {
         "state": "house/thermo/state",

@@ -44,7 +44,7 @@ def test_registry_leaves_out_what_the_app_receives() -> None:
     assert sorted(registry["channels"]) == ["meterState", "relayState", "shapelessState"]
     assert "receiveRelayCommand" not in registry["operations"]
     assert registry["info"] == document["info"]
-    assert " " not in registry_payload(document).replace("°", "")  # compact
+    assert ', "' not in registry_payload(document) and '": ' not in registry_payload(document)
 
 
 def test_registry_of_an_app_that_only_receives_has_no_channels() -> None:
@@ -56,7 +56,7 @@ def test_registry_of_an_app_that_only_receives_has_no_channels() -> None:
 
     assert json.loads(registry_payload(app.asyncapi())) == {
         "asyncapi": "3.0.0",
-        "info": {"title": "quiet", "version": "1", "x-cosalette-contract-version": "1"},
+        "info": app.asyncapi()["info"],
     }
 
 
