@@ -44,15 +44,16 @@ def run(
       cosactl -C ~/gas2mqtt run --log-level DEBUG
     """
     from cosactl._project import load
+    from cosactl._startup import broker_hint, hint_while_unreachable, startup_line
     from cosalette import MemoryStore
     from cosalette._app.cli import run_app
 
-    if dry_run:  # fake adapters must never count into the production state (a meter's total)
-        project = load(
-            dry_run=True, settings_file=settings_file, env_file=env_file, store=MemoryStore()
-        )
-    else:
-        project = load(settings_file=settings_file, env_file=env_file)
+    # check=True: a handler nothing can serve is named by its file:line before anything starts;
+    # --dry-run keeps state in memory: fake adapters must never count into production state
+    store = {"store": MemoryStore()} if dry_run else {}
+    project = load(
+        dry_run=dry_run, settings_file=settings_file, env_file=env_file, check=True, **store
+    )
     settings = project.settings
     updates: dict[str, str] = {}
     if log_level:
@@ -62,4 +63,10 @@ def run(
     if updates:
         logging_settings = settings.logging.model_copy(update=updates)
         settings = settings.model_copy(update={"logging": logging_settings})
-    run_app(project.app, settings=settings, dry_run=dry_run)
+    run_app(
+        project.app,
+        settings=settings,
+        dry_run=dry_run,
+        banner=startup_line(project, settings, dry_run=dry_run),
+        on_prepared=hint_while_unreachable(broker_hint(project, settings)),
+    )

@@ -28,6 +28,7 @@ __all__ = [
     "open_broker",
     "parent_death_signal",
     "parse_broker_url",
+    "remove_stale_workdirs",
 ]
 
 LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1", "0.0.0.0"})
@@ -38,6 +39,7 @@ MOSQUITTO_CANDIDATES = (
     "/opt/homebrew/sbin/mosquitto",
 )
 _START_TIMEOUT = 10.0
+WORKDIR_PREFIX = "cosactl-dev-mosquitto-"  # + "<pid of the session>-"; see remove_stale_workdirs
 
 
 class BrokerError(Exception):
@@ -130,9 +132,39 @@ def parent_death_signal() -> Callable[[], None] | None:
     return preexec
 
 
+def _workdir_prefix(pid: int) -> str:
+    return f"{WORKDIR_PREFIX}{pid}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_workdirs(parent: Path | None = None) -> list[Path]:
+    """Remove the mosquitto folders of dev sessions that died (``kill -9``) while starting it.
+
+    Each folder is named after the pid of the session that made it; only folders of pids
+    that no longer exist are removed. Returns what was removed.
+    """
+    base = Path(parent or tempfile.gettempdir())
+    removed = []
+    for folder in base.glob(f"{WORKDIR_PREFIX}*-*"):
+        pid = folder.name.removeprefix(WORKDIR_PREFIX).partition("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def start_mosquitto(executable: str, port: int) -> Broker:
     """mosquitto on 127.0.0.1:*port*, in memory, with TCP_NODELAY; waits until it listens."""
-    workdir = Path(tempfile.mkdtemp(prefix="cosactl-dev-mosquitto-"))
+    workdir = Path(tempfile.mkdtemp(prefix=_workdir_prefix(os.getpid())))
     config = workdir / "mosquitto.conf"
     # Started as root, mosquitto would switch users, which clears the parent-death signal.
     stay = "user root\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
@@ -154,12 +186,15 @@ def start_mosquitto(executable: str, port: int) -> Broker:
         )
     broker = Broker("127.0.0.1", port, "mosquitto", process=process, workdir=workdir)
     deadline = time.monotonic() + _START_TIMEOUT
-    while not answers("127.0.0.1", port, timeout=0.1):
-        if process.poll() is not None or time.monotonic() > deadline:
-            text = log_path.read_text(errors="replace").strip()
-            broker.stop()
-            raise BrokerError(f"mosquitto did not start on 127.0.0.1:{port}:\n{text}")
-        time.sleep(0.01)
+    try:
+        while not answers("127.0.0.1", port, timeout=0.1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                text = log_path.read_text(errors="replace").strip()
+                raise BrokerError(f"mosquitto did not start on 127.0.0.1:{port}:\n{text}")
+            time.sleep(0.01)
+    except BaseException:  # and Ctrl-C while waiting: stop it, remove its folder
+        broker.stop()
+        raise
     # mosquitto has read its config and holds its log open: nothing need stay on disk, so a
     # session that is killed (and takes mosquitto with it) leaves no folder behind.
     shutil.rmtree(workdir, ignore_errors=True)
@@ -179,7 +214,9 @@ def open_broker(host: str, port: int, url: str | None) -> Broker:
     else one started on 127.0.0.1:*port* (mosquitto when installed, else Python).
 
     A Python broker is only described here (``kind="python"``); the supervisor runs it.
+    Folders left by sessions that were killed while starting mosquitto are removed first.
     """
+    remove_stale_workdirs()
     if url:
         url_host, url_port = parse_broker_url(url)
         return Broker(url_host, url_port, "existing")

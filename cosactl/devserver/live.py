@@ -44,9 +44,14 @@ class Reload:
     went_at: float | None = None
     error: str | None = None
 
+    @property
+    def head(self) -> str:
+        """``reload #3 (devices/counter.py)``, or ``start``."""
+        return f"reload #{self.number} ({self.reason})" if self.number else "start"
+
     def summary(self) -> str:
         """One line: what changed and how long it took, or the error."""
-        head = f"reload #{self.number} ({self.reason})" if self.number else "start"
+        head = self.head
         if self.error is not None:
             first = self.error.strip().splitlines()[0] if self.error.strip() else "failed"
             keep = "; the previous version keeps running" if self.number else ""

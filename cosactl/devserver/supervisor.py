@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from cosactl.devserver.broker import Broker
 from cosactl.devserver.config import ChangeFilter, DevOptions, ProjectConfig
 from cosactl.devserver.live import PlainView, Reload, observe
 from cosactl.devserver.store import session_store_file
+from cosactl.devserver.waiting import notice_while_waiting, still_loading
 from cosactl.devserver.worker import Zygote
 
 __all__ = ["GRACE", "Child", "Supervisor"]
@@ -228,7 +230,9 @@ class Supervisor:
         child = self._new_child()
         try:
             await self._spawn(child)
-            message = await self._read(child)
+            message = await notice_while_waiting(
+                asyncio.ensure_future(self._read(child)), self._slow_notice(record)
+            )
         except asyncio.CancelledError:
             await self._stop(child, grace=1.0)
             raise
@@ -263,6 +267,18 @@ class Supervisor:
         record.pid = child.pid
         record.went_at = time.monotonic()
         self.view.reloaded(record)
+
+    def _slow_notice(self, record: Reload) -> Callable[[float], None]:
+        notices = 0
+
+        def notice(seconds: float) -> None:
+            nonlocal notices
+            notices += 1
+            running = self.current is not None
+            text = still_loading(record.head, seconds, previous_runs=running, first=notices == 1)
+            self.view.info(text)
+
+        return notice
 
     def _new_child(self) -> Child:
         loop = asyncio.get_running_loop()

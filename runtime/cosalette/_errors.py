@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from cosalette._json import dumps
 from cosalette._logging import redact_secrets
@@ -81,8 +82,14 @@ class ErrorPublisher:
                 details=details,
                 clock=self.clock,
             )
-            built = replace(built, message=redact_secrets(built.message))
-            payload = redact_secrets(built.to_json())
+            # Redacted before serialising: a secret that looks like JSON ("{}", "1") must not
+            # corrupt the payload's syntax.
+            built = replace(
+                built,
+                message=redact_secrets(built.message),
+                details=_redacted(built.details),
+            )
+            payload = built.to_json()
         except Exception:
             logger.exception("Could not build an error payload for %r", error)
             return
@@ -95,3 +102,14 @@ class ErrorPublisher:
             await self.mqtt.publish(topic, payload, retain=False, qos=1)
         except Exception:
             logger.exception("Could not publish error payload to %s", topic)
+
+
+def _redacted(value: Any) -> Any:
+    """*value* (JSON-ready details) with secrets redacted in every string, keys included."""
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if isinstance(value, dict):
+        return {_redacted(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value

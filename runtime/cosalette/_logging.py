@@ -1,4 +1,5 @@
-"""Root logger setup: JSON lines or text, stderr plus optional rotating file, secrets redacted."""
+"""Root logger setup: JSON lines or text, stderr plus optional rotating file, secrets redacted
+(registered ones, and passwords in URLs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from cosalette._secrets import MASK, redact_url_credentials
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -28,7 +31,7 @@ __all__ = [
     "register_secret",
 ]
 
-REDACTED = "**********"
+REDACTED = MASK
 TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 
 _secrets: set[str] = set()
@@ -56,20 +59,22 @@ def clear_secrets() -> None:
 
 
 def redact_secrets(text: str) -> str:
-    """*text* with every registered secret replaced by ``**********``."""
+    """*text* with every registered secret, and every password in a URL, replaced by
+    ``**********``."""
     with _secrets_lock:
         found = sorted(_secrets, key=len, reverse=True)
-    return _redact(text, found) if found else text
+    return _redact(text, found)
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return text
+    return redact_url_credentials(text)
 
 
 class SecretRedactor(logging.Filter):
-    """Replace registered secrets (and *extra* ones) in the message, traceback and stack."""
+    """Replace registered secrets (and *extra* ones) and passwords in URLs in the message,
+    traceback and stack."""
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
         super().__init__()
@@ -84,8 +89,6 @@ class SecretRedactor(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite *record* in place; never drops it."""
         secrets = self._secrets()
-        if not secrets:
-            return True
         message = record.getMessage()
         redacted = _redact(message, secrets)
         if redacted != message:

@@ -7,7 +7,6 @@ Precedence, highest first: init kwargs > environment > ``.env`` > secrets dir > 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cosalette import _secrets
 from cosalette._settings_file import (
     SettingsError,
     SettingsProblem,
@@ -51,8 +51,8 @@ __all__ = [
 DEFAULT_SETTINGS_FILE = "settings.toml"
 """TOML file read from the working directory when nothing else names one."""
 
-MASK = "**********"
-_SECRET_NAME = re.compile(r"password|secret|token", re.IGNORECASE)
+MASK = _secrets.MASK
+_SECRET_NAME = _secrets.SECRET_NAME
 _UNSET: Any = object()
 _settings_file_var: ContextVar[Any] = ContextVar("cosalette_settings_file", default=_UNSET)
 
@@ -195,7 +195,9 @@ def _mask_value(name: str | None, value: Any) -> Any:
             f"{k}={_mask_value(k, v)!r}" if k else repr(v) for k, v in value.__repr_args__()
         )
         return _Masked(f"{type(value).__name__}({args})")
-    return value
+    text = repr(value)
+    masked = _secrets.redact_url_credentials(text)  # an AnyUrl, or a URL in a str or list
+    return value if masked == text else _Masked(masked)
 
 
 class Settings(BaseSettings):
@@ -247,6 +249,7 @@ def load_settings(
     """Instantiate *settings_class* from the given (or default) TOML and env files.
 
     Explicit files must exist; every failure is a :class:`SettingsError` naming its source.
+    Every secret loaded (see ``cosalette._secrets``) is masked in log lines from then on.
     """
     toml_path = Path(settings_file) if settings_file is not None else None
     if toml_path is not None and not toml_path.is_file():
@@ -260,13 +263,21 @@ def load_settings(
     try:
         resolved = settings_file_for(settings_class)
         try:
-            return settings_class(**kwargs)
+            settings = settings_class(**kwargs)
         except ValidationError as exc:
             from cosalette._settings_errors import describe_errors
 
             problems = describe_errors(exc, settings_class, resolved, env_file, overrides)
-        except _SourceError as exc:  # e.g. malformed JSON in a complex env value
-            problems = [SettingsProblem(str(exc))]
+        except (_SourceError, RecursionError) as exc:  # a complex env value: bad or deep JSON
+            from cosalette._settings_errors import source_problem
+
+            problems = [source_problem(exc, settings_class, env_file)]
+        else:
+            from cosalette._logging import register_secret
+
+            for secret in _secrets.secret_values(settings):  # masked in every log line
+                register_secret(secret)
+            return settings
         raise SettingsError(problems)
     finally:
         if token is not None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-from cosalette._settings import _SECRET_NAME, MASK
+from cosalette._secrets import SECRET_NAME, mask_inputs, redact_url_credentials
 from cosalette._settings_file import (
     SettingsError,
     SettingsProblem,
@@ -40,10 +40,106 @@ def describe_errors(
         if err["type"] == "extra_forbidden" and len(path) == len(err["loc"]) - 1:
             path = (*path, err["loc"][-1])
         msg = str(err["msg"])
-        if _is_secret(path, leaf) and err.get("input") not in (None, ""):
-            msg = msg.replace(str(err["input"]), MASK)
+        if _is_secret(path, leaf):
+            msg = mask_inputs(msg, err.get("input"))
+        msg = redact_url_credentials(msg)  # a validator may quote the URL it rejects
         lines.append(locator.describe(path, msg, err["type"]))
     return lines
+
+
+_SOURCE_ERROR = re.compile(r'field "([^"]+)" from source "(\w+)"')
+
+
+def source_problem(
+    exc: Exception, settings_class: type[BaseSettings], env_file: str | Path | None
+) -> SettingsProblem:
+    """A pydantic-settings source error (a complex value that is not JSON, or one nested too
+    deeply for the parser) located at the variable that supplied it."""
+    cause = exc.__cause__
+    if isinstance(exc, RecursionError):
+        found = _deepest_variable(settings_class, env_file)
+        return _env_problem("nested too deeply", found, settings_class, env_file)
+    m = _SOURCE_ERROR.search(str(exc))
+    if m is None:
+        return SettingsProblem(str(exc))
+    detail = getattr(cause, "msg", None) or str(cause or "") or str(exc)
+    names = _env_names(settings_class, (m.group(1),))
+    found = _find_variable(names, settings_class, env_file, dotenv=m.group(2).startswith("DotEnv"))
+    return _env_problem(f"not valid JSON: {detail}", found, settings_class, env_file, m.group(1))
+
+
+def _env_problem(
+    message: str,
+    found: tuple[str, Path | None] | None,
+    settings_class: type[BaseSettings],
+    env_file: str | Path | None,
+    key: str | None = None,
+) -> SettingsProblem:
+    if found is None:
+        return SettingsProblem(message, key=key)
+    variable, path = found
+    if key is None:
+        key = _key_of(variable, settings_class)
+    if path is None:
+        return SettingsProblem(message, key=key, variable=variable, source="environment")
+    line = _line_of(path, rf"^\s*(?:export\s+)?{re.escape(variable)}\s*=")
+    return SettingsProblem(message, file=path, line=line, key=key, variable=variable)
+
+
+def _candidates(
+    settings_class: type[BaseSettings], env_file: str | Path | None, *, dotenv: bool = True
+) -> list[tuple[Mapping[str, str | None], Path | None]]:
+    """The environment, then the ``.env`` files (last one first), as the sources read them."""
+    found: list[tuple[Mapping[str, str | None], Path | None]] = [(os.environ, None)]
+    if dotenv:
+        from dotenv import dotenv_values
+
+        found += [(dotenv_values(p), p) for p in reversed(_env_files(settings_class, env_file))]
+    return found
+
+
+def _find_variable(
+    names: list[str],
+    settings_class: type[BaseSettings],
+    env_file: str | Path | None,
+    *,
+    dotenv: bool,
+) -> tuple[str, Path | None] | None:
+    for env, path in _candidates(settings_class, env_file, dotenv=dotenv):
+        if path is None and dotenv:
+            continue  # the error came from a .env file
+        found = _find_env(names, env, settings_class)
+        if found is not None:
+            return found, path
+    return None
+
+
+def _deepest_variable(
+    settings_class: type[BaseSettings], env_file: str | Path | None
+) -> tuple[str, Path | None] | None:
+    """The variable of *settings_class* whose value nests deepest (brackets outside strings)."""
+    from cosalette._settings_file import nesting_depth
+
+    delim = str(settings_class.model_config.get("env_nested_delimiter") or "").upper()
+    names = [
+        n.upper() for f in settings_class.model_fields for n in _env_names(settings_class, (f,))
+    ]
+    nested = tuple(n + delim for n in names) if delim else ()
+    best: tuple[int, str, Path | None] | None = None
+    for env, path in _candidates(settings_class, env_file):
+        for name, value in env.items():
+            ours = name.upper() in names or name.upper().startswith(nested)
+            depth = nesting_depth(value) if ours and value else -1
+            if depth >= 0 and (best is None or depth > best[0]):
+                best = (depth, name, path)
+    return None if best is None else (best[1], best[2])
+
+
+def _key_of(variable: str, settings_class: type[BaseSettings]) -> str:
+    prefix = str(settings_class.model_config.get("env_prefix") or "")
+    delim = settings_class.model_config.get("env_nested_delimiter") or ""
+    rest = variable[len(prefix) :].lower()
+    return ".".join(rest.split(delim)) if delim else rest
 
 
 class _Locator:
@@ -120,7 +216,7 @@ def _field_info(model: type[BaseModel], part: str | int) -> FieldInfo | None:
 
 
 def _is_secret(path: tuple[str | int, ...], leaf: FieldInfo | None) -> bool:
-    if any(isinstance(p, str) and _SECRET_NAME.search(p) for p in path):
+    if any(isinstance(p, str) and SECRET_NAME.search(p) for p in path):
         return True
     return leaf is not None and "Secret" in str(leaf.annotation)
 

@@ -20,6 +20,7 @@ __all__ = [
     "SettingsError",
     "SettingsProblem",
     "field_info",
+    "nesting_depth",
     "read_settings_file",
     "toml_key_line",
     "unknown_key_problems",
@@ -72,6 +73,7 @@ class SettingsError(ValueError):
 # --------------------------------------------------------------------------- reading
 
 _TOML_AT = r"\s*\(at line (\d+), column (\d+)\)\s*$"
+_TOML_AT_END = r"\s*\(at end of document\)\s*$"
 
 
 def read_settings_file(path: Path) -> tuple[dict[str, Any], str]:
@@ -94,50 +96,151 @@ def read_settings_file(path: Path) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        reason = str(exc)
-        m = re.search(_TOML_AT, reason)  # tomllib only says where inside its message
-        if m is None:
-            raise SettingsError(SettingsProblem(f"invalid TOML: {reason}", file=path)) from None
+        raise SettingsError(_syntax_problem(str(exc), text, path)) from None
+    except RecursionError:
+        line = _too_deep_line(text)
+        problem = SettingsProblem("invalid TOML: nested too deeply", file=path, line=line)
+        raise SettingsError(problem) from None
+
+
+def _syntax_problem(reason: str, text: str, path: Path) -> SettingsProblem:
+    """tomllib's message with the line it names (only inside its message) as the line."""
+    m = re.search(_TOML_AT, reason)
+    if m is not None:
         message = f"invalid TOML: {reason[: m.start()]} (column {m.group(2)})"
-        raise SettingsError(SettingsProblem(message, file=path, line=int(m.group(1)))) from None
+        return SettingsProblem(message, file=path, line=int(m.group(1)))
+    m = re.search(_TOML_AT_END, reason)
+    if m is not None:
+        message = f"invalid TOML: {reason[: m.start()]} (at the end of the file)"
+        return SettingsProblem(message, file=path, line=text.count("\n") + 1)
+    return SettingsProblem(f"invalid TOML: {reason}", file=path)
+
+
+_DEEP = 100
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply brackets and braces nest in TOML or JSON *text* (strings skipped)."""
+    depth, closing, deepest = 0, None, 0
+    for line in text.split("\n"):
+        depth, closing, on_line = _scan(line, depth, closing)
+        deepest = max(deepest, on_line)
+    return deepest
+
+
+def _too_deep_line(text: str) -> int:
+    """The first line where arrays and inline tables nest more than ``_DEEP`` deep."""
+    depth, closing = 0, None
+    lines = text.split("\n")
+    for lineno, line in enumerate(lines, 1):
+        depth, closing, deepest = _scan(line, depth, closing)
+        if deepest > _DEEP:
+            return lineno
+    return len(lines)
 
 
 # --------------------------------------------------------------------------- key lines
 
 _KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-_KEY_LINE = rf"^({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*="  # compiled on first use (re caches)
+_KEY_PATH = rf"({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)"
+_KEY_LINE = rf"^{_KEY_PATH}\s*="  # compiled on first use (re caches)
+_HEADER = rf"^\[\[?\s*{_KEY_PATH}\s*\]\]?"
 
 
-def _split_key(text: str) -> list[str]:
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s"\']+)', text)
-    return [a or b or c for a, b, c in parts]
+def _key_path(text: str) -> list[str]:
+    """The keys of a dotted key as TOML reads them (quotes removed, escapes decoded)."""
+    return [_unquote(part) for part in re.findall(_KEY_PART, text)]
+
+
+def _unquote(part: str) -> str:
+    if part.startswith("'"):
+        return part[1:-1]
+    if part.startswith('"'):
+        import tomllib
+
+        try:
+            return str(tomllib.loads(f"k = {part}")["k"])
+        except tomllib.TOMLDecodeError:
+            return part[1:-1]
+    return part
+
+
+def _scan(line: str, depth: int, closing: str | None) -> tuple[int, str | None, int]:
+    """Bracket depth and open multi-line string (its quotes) after *line*, and the deepest
+    depth on it; strings and comments are skipped."""
+    i, n, deepest = 0, len(line), depth
+    while i < n:
+        if closing is not None:
+            end = _string_end(line, i, closing)
+            if end < 0:
+                return depth, closing, deepest
+            i, closing = end, None
+            continue
+        c = line[i]
+        if c == "#":
+            break
+        if line.startswith(('"""', "'''"), i):
+            i, closing = i + 3, line[i : i + 3]
+        elif c in "\"'":
+            end = _string_end(line, i + 1, c)
+            i = n if end < 0 else end
+        else:
+            depth += (c in "[{") - (c in "]}")
+            deepest = max(deepest, depth)
+            i += 1
+    return max(depth, 0), closing, deepest
+
+
+def _string_end(line: str, start: int, quote: str) -> int:
+    """Index just past the *quote* that ends a string begun before *start*, or -1."""
+    i = start
+    while True:
+        end = line.find(quote, i)
+        if end < 0:
+            return -1
+        if quote[0] == '"':  # basic strings have escapes: count the backslashes before
+            slashes = len(line[i:end]) - len(line[i:end].rstrip("\\"))
+            if slashes % 2:
+                i = end + 1
+                continue
+        return end + len(quote)
 
 
 def toml_key_line(text: str, path: Sequence[str | int]) -> int | None:
-    """Line of the deepest ``[table]`` header or ``key =`` that leads to *path*."""
+    """Line of the deepest ``[table]`` header or ``key =`` that leads to *path* (the first of
+    equally deep ones); values spanning lines (arrays, multi-line strings) are skipped."""
     want = [p for p in path if isinstance(p, str)]
     table: list[str] = []
     best, best_len = None, 0
-    closing: str | None = None
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if closing is not None:
-            if closing in line:
-                closing = None
+    depth, closing = 0, None
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        if depth or closing:
+            depth, closing, _ = _scan(raw, depth, closing)
             continue
-        if line.startswith("["):
-            inner = line.lstrip("[").split("]", 1)[0]
-            table = keypath = _split_key(inner)
+        line = raw.strip()
+        header = re.match(_HEADER, line)
+        if header:
+            table = keypath = _key_path(header.group(1))
         else:
             m = re.match(_KEY_LINE, line)
             if not m:
                 continue
-            keypath = table + _split_key(m.group(1))
-            rest = line[m.end() :]
-            closing = next((q for q in ('"""', "'''") if rest.count(q) == 1), None)
-        if len(keypath) > best_len and keypath == want[: len(keypath)]:
-            best, best_len = lineno, len(keypath)
+            keypath = table + _key_path(m.group(1))
+            depth, closing, _ = _scan(line[m.end() :], 0, None)
+        shared = _shared(keypath, want)
+        if shared > best_len:
+            best, best_len = lineno, shared
     return best
+
+
+def _shared(keys: list[str], want: list[str]) -> int:
+    """How many leading keys *keys* and *want* have in common."""
+    n = 0
+    for a, b in zip(keys, want, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 # --------------------------------------------------------------------------- unknown keys

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from cosalette._json import loads
+from cosalette._json import loads_bounded
 
 __all__ = ["TriggerPayload"]
 
@@ -44,8 +44,8 @@ class TriggerPayload:
         data: dict[str, Any] | None = None
         if payload.strip():
             try:
-                parsed = loads(payload)
-            except (ValueError, RecursionError):
+                parsed = loads_bounded(payload)
+            except ValueError:  # not JSON, or nested too deeply
                 logger.debug("Trigger payload is not JSON: %r", payload[:100])
             else:
                 if isinstance(parsed, dict):

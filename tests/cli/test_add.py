@@ -372,7 +372,7 @@ def test_a_project_with_every_archetype_passes_its_own_tests(project: Path) -> N
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "19 passed" in result.stdout
+    assert "20 passed" in result.stdout
 
 
 def test_generated_code_passes_ruff_with_the_projects_own_settings(project: Path) -> None:

@@ -52,7 +52,7 @@ def test_add_stream_generates_a_tested_ruff_clean_stream(project: Path) -> None:
 
     tests = cosactl("test", "-q", "-p", "no:cacheprovider", cwd=project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "4 passed" in tests.stdout  # the project's own test and the stream's three
+    assert "5 passed" in tests.stdout  # the project's own two tests and the stream's three
 
     manifest = json.loads(cosactl("manifest", "--format", "json", cwd=project).stdout)
     (entry,) = manifest["devices"]

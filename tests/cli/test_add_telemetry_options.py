@@ -227,7 +227,7 @@ def test_the_generated_projects_tests_pass_with_cosactl_test(generated: Path) ->
         assert f"tests/{name} PASSED" in result.stdout, result.stdout
     for args in OPTION_DEVICES:
         assert f"test_{args[0]}_publishes_a_reading_when_it_starts PASSED" in result.stdout
-    assert "24 passed" in result.stdout and "failed" not in result.stdout
+    assert "25 passed" in result.stdout and "failed" not in result.stdout
 
 
 def test_the_generated_code_passes_ruff_with_the_projects_own_settings(generated: Path) -> None:

@@ -189,4 +189,4 @@ def test_a_fresh_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -259,13 +262,25 @@ def skip_broker_requested() -> bool:
 
 @dataclass
 class AuthTlsBroker:
-    """A broker requiring username/password, with a plain and a TLS listener."""
+    """A broker requiring username/password, with a plain and a TLS listener.
+
+    ``create_auth_tls_broker(..., mutual_tls=True)`` adds listeners that take the user from a
+    client certificate (``mtls_port``: required; ``identity_port``: optional, so a client
+    without one is refused with "bad username or password") and one whose server certificate
+    names only ``other.example`` (``mismatch_port``).
+    """
 
     broker: MosquittoBroker
     tls_port: int
     ca_cert: Path
     username: str = AUTH_USER
     password: str = AUTH_PASSWORD
+    mtls_port: int = 0
+    identity_port: int = 0
+    mismatch_port: int = 0
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    acl_file: Path | None = None
 
     @property
     def host(self) -> str:
@@ -278,56 +293,171 @@ class AuthTlsBroker:
         return self.broker.port
 
 
+CLIENT_CERT_CN = "bridge-cert"
+"""The common name of the client certificate: the user name on the ``mtls_port``."""
+
+
 def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+_EC = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+
+
 def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     """Generate a self-signed CA and a server cert for localhost/127.0.0.1; return paths."""
-    ext = directory / "server.ext"
-    ext.write_text(
-        "basicConstraints=CA:FALSE\n"
-        "keyUsage=digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth\n"
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    )
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt",
+    _openssl("req", "-x509", *_EC, "-keyout", "ca.key", "-out", "ca.crt",
              "-days", "2", "-subj", "/CN=cosalette test CA",
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)  # fmt: skip
-    _openssl("req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=directory)  # fmt: skip
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", str(ext),
+    cert, key = sign_certificate(
+        directory, "server", "/CN=localhost", "serverAuth", "DNS:localhost,IP:127.0.0.1"
+    )
+    return directory / "ca.crt", cert, key
+
+
+def sign_certificate(
+    directory: Path, name: str, subject: str, usage: str, alt_names: str = ""
+) -> tuple[Path, Path]:
+    """A key and a certificate signed by the CA in *directory*: ``<name>.crt``, ``<name>.key``."""
+    ext = directory / f"{name}.ext"
+    ext.write_text(
+        "basicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\n"
+        f"extendedKeyUsage={usage}\n" + (f"subjectAltName={alt_names}\n" if alt_names else "")
+    )
+    _openssl("req", "-new", *_EC, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+             "-subj", subject, cwd=directory)  # fmt: skip
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", str(ext),
              cwd=directory)  # fmt: skip
-    return directory / "ca.crt", directory / "server.crt", directory / "server.key"
+    return directory / f"{name}.crt", directory / f"{name}.key"
 
 
-def create_auth_tls_broker(executable: str, workdir: Path) -> AuthTlsBroker:
-    """Configure (not start) a broker with a password file and an extra TLS listener."""
+def create_auth_tls_broker(
+    executable: str,
+    workdir: Path,
+    *,
+    users: dict[str, str] | None = None,
+    acl_file: str | None = None,
+    mutual_tls: bool = False,
+) -> AuthTlsBroker:
+    """Configure (not start) a broker with a password file and an extra TLS listener.
+
+    *users* are added to the password file next to ``AUTH_USER``; *acl_file* is the text of a
+    mosquitto ACL file (``user <name>`` then ``topic read|write|readwrite|deny <filter>``).
+    """
     passwd_tool = shutil.which("mosquitto_passwd")
     if passwd_tool is None or shutil.which("openssl") is None:
         raise RuntimeError("mosquitto_passwd and openssl are needed for the auth/TLS broker")
     ca_cert, server_cert, server_key = make_certificates(workdir)
     passwd = workdir / "passwd"
-    subprocess.run(
-        [passwd_tool, "-c", "-b", str(passwd), AUTH_USER, AUTH_PASSWORD],
-        check=True,
-        capture_output=True,
-    )
+    for i, (user, password) in enumerate({AUTH_USER: AUTH_PASSWORD, **(users or {})}.items()):
+        subprocess.run(
+            [passwd_tool, *(["-c"] if i == 0 else []), "-b", str(passwd), user, password],
+            check=True,
+            capture_output=True,
+        )
     tls_port = free_port()
     # Started as root, mosquitto would switch to its own user and lose access to tmp_path.
     config = "user root\n" if os.geteuid() == 0 else ""
-    config += (
-        "per_listener_settings false\n"
-        f"password_file {passwd}\n"
-        f"listener {tls_port} 127.0.0.1\n"
-        f"cafile {ca_cert}\n"
-        f"certfile {server_cert}\n"
-        f"keyfile {server_key}\n"
-    )
+    config += f"per_listener_settings false\npassword_file {passwd}\n"
+    acl_path = None
+    if acl_file is not None:
+        acl_path = workdir / "acl"
+        acl_path.write_text(acl_file)
+        config += f"acl_file {acl_path}\n"
+    tls = f"cafile {ca_cert}\ncertfile {server_cert}\nkeyfile {server_key}\n"
+    config += f"listener {tls_port} 127.0.0.1\n{tls}"
+    mtls_port = identity_port = mismatch_port = 0
+    client_cert = client_key = None
+    if mutual_tls:
+        mtls_port, identity_port, mismatch_port = free_port(), free_port(), free_port()
+        client_cert, client_key = sign_certificate(
+            workdir, "client", f"/CN={CLIENT_CERT_CN}", "clientAuth"
+        )
+        other_cert, other_key = sign_certificate(
+            workdir, "other", "/CN=other.example", "serverAuth", "DNS:other.example"
+        )
+        config += (
+            f"listener {mtls_port} 127.0.0.1\n{tls}"
+            "require_certificate true\nuse_identity_as_username true\n"
+            f"listener {identity_port} 127.0.0.1\n{tls}"
+            "require_certificate false\nuse_identity_as_username true\n"
+            f"listener {mismatch_port} 127.0.0.1\n"
+            f"cafile {ca_cert}\ncertfile {other_cert}\nkeyfile {other_key}\n"
+        )
+    ports = (tls_port, mtls_port, identity_port, mismatch_port)
     broker = MosquittoBroker(
-        executable, workdir, anonymous=False, extra_config=config, extra_ports=(tls_port,)
+        executable,
+        workdir,
+        anonymous=False,
+        extra_config=config,
+        extra_ports=tuple(p for p in ports if p),
     )
-    return AuthTlsBroker(broker, tls_port, ca_cert)
+    return AuthTlsBroker(
+        broker,
+        tls_port,
+        ca_cert,
+        mtls_port=mtls_port,
+        identity_port=identity_port,
+        mismatch_port=mismatch_port,
+        client_cert=client_cert,
+        client_key=client_key,
+        acl_file=acl_path,
+    )
+
+
+DYNSEC_PLUGIN_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/mosquitto_dynamic_security.so",
+    "/usr/local/lib/mosquitto_dynamic_security.so",
+    "/opt/homebrew/lib/mosquitto_dynamic_security.so",
+)
+
+
+def find_dynsec_plugin() -> Path | None:
+    """mosquitto's dynamic-security plugin (``$COSALETTE_MOSQUITTO_DYNSEC`` first), or ``None``."""
+    override = os.environ.get("COSALETTE_MOSQUITTO_DYNSEC")
+    for candidate in (override,) if override else DYNSEC_PLUGIN_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def create_dynsec_broker(
+    executable: str, workdir: Path, plugin: Path, clients: dict[str, tuple[str, list[str]]]
+) -> MosquittoBroker:
+    """Configure (not start) a broker whose logins and ACLs come from the dynamic-security plugin.
+
+    *clients* maps a user name to its password and ACL lines ``"<acltype> <filter>"`` (allowed),
+    e.g. ``"subscribePattern ok/#"``; anything else is denied (mosquitto's ``acl_file`` cannot
+    refuse a SUBSCRIBE, this plugin can).
+    """
+    users, roles = [], []
+    for name, (password, acls) in clients.items():
+        salt = os.urandom(12)
+        digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 101)
+        users.append(
+            {
+                "username": name,
+                "password": base64.b64encode(digest).decode(),
+                "salt": base64.b64encode(salt).decode(),
+                "iterations": 101,
+                "roles": [{"rolename": name}],
+            }
+        )
+        rules = [dict(zip(("acltype", "topic"), acl.split(), strict=True)) for acl in acls]
+        roles.append({"rolename": name, "acls": [{**rule, "allow": True} for rule in rules]})
+    defaults = {
+        "publishClientSend": False,
+        "publishClientReceive": True,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
+    state = workdir / "dynsec.json"
+    state.write_text(json.dumps({"clients": users, "roles": roles, "defaultACLAccess": defaults}))
+    config = "user root\n" if os.geteuid() == 0 else ""
+    config += f"plugin {plugin}\nplugin_opt_config_file {state}\n"
+    return MosquittoBroker(executable, workdir, anonymous=False, extra_config=config)

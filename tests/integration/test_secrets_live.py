@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 from _apps import finish, purge_retained, start_app
-from _broker import Collector, MosquittoBroker
+from _broker import AuthTlsBroker, Collector, MosquittoBroker
+from pydantic import SecretStr
+
+from cosalette._mqtt.client import MqttClient
+from cosalette._settings import MqttSettings
 
 SECRET = "s3cr3t-Pa55-word"
 
@@ -53,3 +59,53 @@ async def test_password_never_reaches_logs_or_error_topics(
     assert SECRET not in output
     assert "**********" in output
     assert all(SECRET not in m.payload for m in seen.messages)
+
+
+class _Refusals(logging.Handler):
+    """Every record at DEBUG and above; an event once the broker's refusal was logged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.refused = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if record.levelno >= logging.WARNING and "refused" in record.getMessage():
+            self.refused.set()
+
+    def text(self) -> str:
+        formatter = logging.Formatter("%(name)s %(message)s")
+        return "\n".join(formatter.format(r) for r in self.records)
+
+
+async def test_a_refused_login_is_logged_without_the_password(
+    mosquitto_auth_tls: AuthTlsBroker,
+) -> None:
+    """The MQTT client's own lines (no redacting filter here), paho's included, at DEBUG."""
+    b = mosquitto_auth_tls
+    settings = MqttSettings(
+        host=b.host,
+        port=b.port,
+        username=b.username,
+        password=SecretStr(SECRET),
+        reconnect_interval=0.05,
+    )
+    handler = _Refusals()
+    root, paho = logging.getLogger(), logging.getLogger("cosalette._mqtt.paho")
+    levels = root.level, paho.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    paho.setLevel(logging.DEBUG)
+    client = MqttClient(settings)
+    try:
+        await client.start()
+        await asyncio.wait_for(handler.refused.wait(), 10)
+    finally:
+        await client.stop()
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        paho.setLevel(levels[1])
+    text = handler.text()
+    assert "refused" in text and b.username in text
+    assert SECRET not in text, text

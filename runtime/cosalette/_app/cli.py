@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,17 +13,31 @@ if TYPE_CHECKING:
 
     from cosalette._app.app import App
     from cosalette._settings import Settings
+    from cosalette._shutdown import ProcessShutdown
+    from cosalette._wiring.runtime import Runtime
 
 EXIT_CONFIG = 2
 EXIT_WIRING = 3
 
 
-def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
-    """Load settings, configure logging, run until a signal; errors exit non-zero, no traceback."""
-    from cosalette._app.app import run_until_shutdown
+def run_app(
+    app: App,
+    *,
+    settings: Settings | None,
+    dry_run: bool,
+    banner: str | None = None,
+    on_prepared: Callable[[Runtime], None] | None = None,
+) -> None:
+    """Load settings, configure logging, run until a signal; errors exit non-zero, no traceback.
+
+    *banner* is logged once logging is configured; *on_prepared* sees the wired runtime before
+    it connects.
+    """
     from cosalette._errors import StartupError
     from cosalette._logging import configure_logging, register_secret
     from cosalette._settings import SettingsError, load_settings
+    from cosalette._shutdown import ProcessShutdown
+    from cosalette._wiring.teardown import CANCEL_GRACE, TEARDOWN_GRACE, TEARDOWN_MARGIN
 
     try:
         resolved = settings if settings is not None else load_settings(app.settings_class)
@@ -30,13 +46,61 @@ def run_app(app: App, *, settings: Settings | None, dry_run: bool) -> None:
         raise SystemExit(EXIT_CONFIG) from None
     register_secret(resolved.mqtt.password)
     configure_logging(resolved.logging, service=app.name, version=app.version)
+    if banner:
+        logging.getLogger("cosalette").info("%s", banner)
     try:
-        asyncio.run(run_until_shutdown(app, settings=resolved, dry_run=dry_run))
+        with ProcessShutdown(
+            grace=TEARDOWN_GRACE, margin=TEARDOWN_MARGIN, probe=CANCEL_GRACE
+        ) as guard:
+            asyncio.run(_serve(app, resolved, dry_run, on_prepared, guard))
     except StartupError as exc:
-        print(f"{app.name}: cannot start: {exc}", file=sys.stderr)
+        message = str(exc).removeprefix(f"{app.name}: ")  # the runtime names the app too
+        print(f"{app.name}: cannot start: {message}", file=sys.stderr)
         raise SystemExit(EXIT_WIRING) from None
     except KeyboardInterrupt:
         pass
+
+
+async def _serve(
+    app: App,
+    settings: Settings,
+    dry_run: bool,
+    on_prepared: Callable[[Runtime], None] | None,
+    guard: ProcessShutdown,
+) -> None:
+    """Run until the first signal; end the process at once if teardown abandoned anything."""
+    from cosalette._app.app import run_until_shutdown
+    from cosalette._shutdown import TrackingExecutor
+
+    loop = asyncio.get_running_loop()
+    executor = TrackingExecutor()  # the default one would wait for an abandoned thread at exit
+    loop.set_default_executor(executor)
+    guard.attach(loop)
+    runs: list[Runtime] = []
+
+    def prepared(runtime: Runtime) -> None:
+        runs.append(runtime)
+        guard.watch(runtime)
+        executor.caller = runtime.handlers.caller
+        if on_prepared is not None:
+            on_prepared(runtime)
+
+    await run_until_shutdown(
+        app,
+        settings=settings,
+        dry_run=dry_run,
+        on_prepared=prepared,
+        shutdown_event=guard.event,
+    )
+    lines = [
+        f"{who} left {name} running in a worker thread; abandoned"
+        if who
+        else f"{name} is still running in a worker thread; abandoned"
+        for name, who in executor.unfinished()
+    ]
+    if lines or (runs and runs[0].handlers.abandoned):
+        executor.shutdown(wait=False, cancel_futures=True)
+        guard.exit_now(lines, connected=False)
 
 
 def _show_devices(app: App, settings: Settings | None) -> str:

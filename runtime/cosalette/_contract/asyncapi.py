@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import Registrations, _Registration
+from cosalette._secrets import redact_schema
 from cosalette._topics import LIVENESS, DeviceTopics, status_topic
 from cosalette.schema import X_COSALETTE_CONSUMER
 
@@ -88,6 +89,7 @@ def type_schema(annotation: Any, defs: dict[str, Any]) -> dict[str, Any] | None:
         )
     except Exception:  # an arbitrary class pydantic cannot describe: no schema
         return None
+    schema = redact_schema(schema)  # no credentials or secret defaults in a contract
     defs.update(schema.pop("$defs", {}))  # on a name clash the later one wins
     return schema
 

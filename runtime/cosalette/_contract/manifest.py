@@ -24,6 +24,7 @@ from cosalette._app.registration import (
 from cosalette._contract.table import format_manifest_table
 from cosalette._di.adapters import AdapterEntry, describe_impl
 from cosalette._di.plan import callable_label, type_label
+from cosalette._secrets import redact_schema
 from cosalette._settings import SettingRef, Settings
 from cosalette._stores import Store
 from cosalette._topics import LIVENESS, DeviceTopics, app_error_topic, status_topic
@@ -59,6 +60,7 @@ def model_schema(model: Any, *, mode: str = "validation") -> dict[str, Any] | No
         schema: dict[str, Any] = TypeAdapter(model).json_schema(mode=mode)  # type: ignore[arg-type]
     except Exception as exc:  # an arbitrary class pydantic cannot describe
         return {"title": type_label(model), "description": f"no JSON schema: {exc}"}
+    schema = redact_schema(schema)  # no credentials or secret defaults in a contract
     return schema
 
 

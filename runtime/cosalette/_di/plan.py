@@ -18,7 +18,16 @@ _MISSING = object()
 
 
 class InjectionError(TypeError):
-    """A handler parameter that the framework cannot provide."""
+    """A handler parameter that the framework cannot provide.
+
+    *missing* is the type nothing provides (when that is the problem) and *detail* the message
+    without its hint, so a caller with more context (a project) can give its own hint.
+    """
+
+    def __init__(self, message: str, *, missing: Any = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.detail = message if detail is None else detail
 
 
 def callable_label(func: Callable[..., Any]) -> str:
@@ -204,15 +213,22 @@ def bind(
             if p.optional:
                 kwargs[p.name] = None
                 continue
-            who = owner or plan.label
-            raise InjectionError(
-                f"{who}: parameter '{p.name}: {type_label(p.annotation)}' cannot be injected; "
-                f"nothing provides {type_label(p.annotation)} (register an adapter with "
-                f"app.adapter({type_label(p.annotation)}, ...), an init= factory returning it, "
-                f"or use a framework type such as DeviceContext, Settings, Logger, ClockPort)"
-            )
+            raise unprovided(owner or plan.label, p)
         kwargs[p.name] = value
     return kwargs
+
+
+def unprovided(who: str, p: Param) -> InjectionError:
+    """The error for parameter *p* of *who* that nothing provides."""
+    label = type_label(p.annotation)
+    detail = f"{who}: parameter '{p.name}: {label}' cannot be injected; nothing provides {label}"
+    return InjectionError(
+        f"{detail} (register an adapter with app.adapter({label}, ...), an init= factory "
+        f"returning it, or use a framework type such as DeviceContext, Settings, Logger, "
+        f"ClockPort)",
+        missing=p.annotation,
+        detail=detail,
+    )
 
 
 def logger_for(name: str) -> logging.Logger:

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cosalette._json import dumps
-from cosalette._mqtt.aiomqtt_fixes import abandon, guard_writes, paho_client
-from cosalette._mqtt.connection_log import ConnectionLog, decode_payload, describe_error
+from cosalette._mqtt.aiomqtt_fixes import abandon, install_fixes, paho_client
+from cosalette._mqtt.connection_log import ConnectionLog, decode_payload
+from cosalette._mqtt.diagnosis import DeniedPublishes, diagnose, reason_text
 from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
 from cosalette._mqtt.reconnect import ReconnectPolicy
@@ -76,6 +77,7 @@ class MqttClient:
         self._had_session = False
         self._connecting = False  # inside a connect attempt (stop waits for it to finish)
         self._log = ConnectionLog(f"{settings.host}:{settings.port}", self.client_id, self._outbox)
+        self._denied = DeniedPublishes(self._log.address)  # MQTT 5 tells; 3.1.1 drops silently
         self._sessions = 0  # sessions opened so far: the later ones re-publish what is retained
         self._announced: set[str] = set()  # retained topics the connect callbacks published
 
@@ -86,12 +88,16 @@ class MqttClient:
         """Whether a broker session is open and ready for publishing."""
         return self._ready
 
+    def check_config(self) -> None:
+        """Read the TLS files now: a ValueError naming the setting, before anything runs."""
+        if self._ssl is None:
+            self._ssl = build_ssl_context(self.settings)
+
     async def start(self) -> None:
         """Start the background connection task and return at once."""
         if self._task is not None and not self._task.done():
             return
-        if self._ssl is None:
-            self._ssl = build_ssl_context(self.settings)
+        self.check_config()
         self._stop_requested.clear()
         self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.client_id}")
 
@@ -200,7 +206,6 @@ class MqttClient:
 
     async def _run(self) -> None:
         import aiomqtt
-        from aiomqtt.exceptions import MqttConnectError
 
         policy = ReconnectPolicy(
             self.settings.reconnect_interval, self.settings.reconnect_max_interval
@@ -210,10 +215,8 @@ class MqttClient:
             refused, problem = False, ""
             try:
                 await self._session()
-            except MqttConnectError as exc:
-                refused, problem = True, f"broker refused the connection: {describe_error(exc)}"
             except aiomqtt.MqttError as exc:
-                problem = describe_error(exc)
+                refused, problem = diagnose(exc, self.settings)
             except Exception:
                 logger.exception("Unexpected error in the MQTT connection to %s", self._address)
                 problem = "unexpected error"
@@ -256,7 +259,7 @@ class MqttClient:
             logger=_PAHO_LOGGER,
         )
         client.pending_calls_threshold = PUBLISH_WINDOW + _SUBSCRIBE_BATCH
-        guard_writes(client)
+        install_fixes(client, on_failed_puback=self._denied)
         return client
 
     async def _session(self) -> None:
@@ -329,7 +332,10 @@ class MqttClient:
             for topic, code in zip(batch, granted, strict=False):
                 if getattr(code, "is_failure", False) or code == 0x80:
                     logger.warning(
-                        "MQTT broker %s refused subscription to %s", self._address, topic
+                        "MQTT broker %s refused subscription to %s: %s; check the broker's ACL",
+                        self._address,
+                        topic,
+                        reason_text(code),
                     )
 
     async def _run_connect_callbacks(self) -> None:

@@ -16,12 +16,25 @@ def build_ssl_context(settings: MqttSettings) -> ssl.SSLContext | None:
     """
     if not settings.tls:
         return None
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.tls_ca_cert)
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.tls_ca_cert)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(_unreadable("mqtt.tls_ca_cert", settings.tls_ca_cert, exc)) from None
     if settings.tls_certfile:
-        context.load_cert_chain(settings.tls_certfile, settings.tls_keyfile or None)
+        try:
+            context.load_cert_chain(settings.tls_certfile, settings.tls_keyfile or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(
+                _unreadable("mqtt.tls_certfile/tls_keyfile", settings.tls_certfile, exc)
+            ) from None
     elif settings.tls_keyfile:
         msg = "mqtt.tls_keyfile is set but mqtt.tls_certfile is not"
         raise ValueError(msg)
     if settings.tls_insecure:
         context.check_hostname = False
     return context
+
+
+def _unreadable(key: str, path: str | None, exc: Exception) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return f"{key}: cannot use {path!r}: {reason}"

@@ -24,12 +24,20 @@ from cosalette._app.registration import (
 )
 from cosalette._clock import SystemClock
 from cosalette._di.adapters import AdapterImpl, all_defaults
-from cosalette._di.plan import _MISSING, InjectionError, bind, build_plan, lookup, type_label
+from cosalette._di.plan import (
+    _MISSING,
+    InjectionError,
+    bind,
+    build_plan,
+    lookup,
+    type_label,
+    unprovided,
+)
 from cosalette._errors import ErrorPublisher
 from cosalette._health import HealthReporter
 from cosalette._mqtt.doubles import MockMqttClient
 from cosalette._project.errors import ProjectError, location_of
-from cosalette._settings import Settings
+from cosalette._project.located import project_message, setting_error
 from cosalette._shutdown import SleepRegistry
 from cosalette._wiring.builder import WiringBuilder
 from cosalette._wiring.injectables import Injectables, call_init
@@ -78,10 +86,7 @@ def _check_factory(func: Any, providers: Mapping[Any, object], owner: str) -> No
         raise
     for p in plan.injected():
         if lookup(providers, p.annotation) is _MISSING and not (p.has_default or p.optional):
-            raise InjectionError(
-                f"{owner}: parameter '{p.name}: {type_label(p.annotation)}' cannot be "
-                f"injected; nothing provides {type_label(p.annotation)}"
-            )
+            raise unprovided(owner, p)
 
 
 def _checked_init(reg: _Registration, providers: Mapping[Any, object]) -> object:
@@ -97,16 +102,18 @@ def _checked_init(reg: _Registration, providers: Mapping[Any, object]) -> object
 
 def _located(reg: _Registration, exc: BaseException) -> ProjectError:
     file, line = location_of(reg.func)
-    return ProjectError(str(exc), file=file, line=line)
+    return ProjectError(project_message(exc), file=file, line=line)
 
 
-def _resolve(declared: DeclaredRegistrations, settings: Settings) -> ResolvedRegistrations:
-    """Resolve deferred values one registration at a time, so an error names its handler."""
+def _resolve(project: Project, declared: DeclaredRegistrations) -> ResolvedRegistrations:
+    """Resolve deferred values one registration at a time, so an error names its handler,
+    or the settings.toml line (env var) of a referenced value that is not valid."""
+    settings = project.settings
     for reg in declared.all():
         try:
             resolve_one(reg, settings)
         except _ERRORS as exc:
-            raise _located(reg, exc) from exc
+            raise (setting_error(project, reg, settings) or _located(reg, exc)) from exc
     try:
         return resolve_registrations(declared, settings)
     except _ERRORS as exc:
@@ -118,13 +125,13 @@ def _by_label(regs: Sequence[_Registration], exc: BaseException) -> ProjectError
     matches = [r for r in regs if r.label in text]
     if matches:
         return _located(max(matches, key=lambda r: len(r.label)), exc)
-    return ProjectError(text)
+    return ProjectError(project_message(exc))
 
 
 def check_project(project: Project) -> None:
     """Raise :class:`ProjectError` for the first handler or adapter that cannot be wired."""
     app, settings = project.app.describe(project.settings), project.settings
-    regs = _resolve(app.registrations, settings)
+    regs = _resolve(project, app.registrations)
     shutdown = asyncio.Event()
     injectables = Injectables(
         settings=settings,
@@ -176,5 +183,5 @@ def _check_adapters(project: Project, app: AppDescription, injectables: Injectab
             module = project.modules.get(getattr(impl, "__module__", ""))
             hint = getattr(module, "__file__", None)
             file, line = location_of(impl, hint) if not isinstance(impl, str) else (None, None)
-            raise ProjectError(str(exc), file=file, line=line) from exc
+            raise ProjectError(project_message(exc), file=file, line=line) from exc
         injectables.replace_adapter(port, _stand_in(impl, port))

@@ -73,6 +73,8 @@ class Project:
     warnings: list[ProjectWarning] = field(default_factory=list)
     store_section: StoreSection | None = None
     """The ``[store]`` section, or None when settings.toml has none."""
+    env_file: Path | None = None
+    """The ``.env`` file given to :func:`load_project` (None: the project's ``.env``)."""
 
     @property
     def name(self) -> str:
@@ -374,6 +376,7 @@ def load_project(
         modules={m.__name__: m for mods in by_folder.values() for m in mods},
         warnings=_unused_sections(data, text, settings_path, app, found, stems),
         store_section=store_section,
+        env_file=Path(env_file).resolve() if env_file is not None else None,
     )
     for warning in project.warnings:
         warnings.warn(warning, stacklevel=2)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from cosalette._di.plan import Param
+from cosalette._json import MAX_DEPTH, JSONDecodeError, NestingError, loads_bounded
 
 
 class InvalidPayloadError(ValueError):
@@ -49,13 +49,15 @@ def to_state(result: Any, owner: str) -> dict[str, object]:
 
 
 def parse_json_object(payload: str) -> dict[str, Any]:
-    """Parse *payload* as a JSON object or raise InvalidPayloadError."""
+    """Parse *payload* as a JSON object (nested at most ``MAX_DEPTH``) or raise
+    InvalidPayloadError."""
     try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise InvalidPayloadError(
-            f"payload is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
-        ) from None
+        data = loads_bounded(payload)
+    except NestingError as exc:
+        raise InvalidPayloadError(f"payload is {exc}") from None
+    except ValueError as exc:
+        detail = exc.msg if isinstance(exc, JSONDecodeError) else exc
+        raise InvalidPayloadError(f"payload is not valid JSON: {detail}") from None
     if not isinstance(data, dict):
         raise InvalidPayloadError(f"payload must be a JSON object, got {type(data).__name__}")
     return data
@@ -65,6 +67,7 @@ def parse_model(payload: str, model: Any) -> Any:
     """Parse *payload* into *model* (a pydantic model, ``dict``, or a TypeAdapter-able type)."""
     if model is dict or model is None:
         return parse_json_object(payload)
+    _refuse_deep(payload)
     validate_json = getattr(model, "model_validate_json", None)
     try:
         if callable(validate_json):
@@ -74,6 +77,18 @@ def parse_model(payload: str, model: Any) -> Any:
         return TypeAdapter(model).validate_json(payload)
     except ValueError as exc:
         raise InvalidPayloadError(_first_lines(str(exc))) from None
+
+
+def _refuse_deep(payload: str) -> None:
+    """The nesting limit of ``parse_json_object``, for payloads a model parses (dict[str, X])."""
+    if payload.count("[") + payload.count("{") <= MAX_DEPTH:
+        return  # the common case: too few brackets to nest too deeply
+    try:
+        loads_bounded(payload)
+    except NestingError as exc:
+        raise InvalidPayloadError(f"payload is {exc}") from None
+    except ValueError:
+        pass  # not JSON at all: the model says why
 
 
 def _first_lines(text: str, limit: int = 5) -> str:

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
+import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cosalette._di.adapters import AdapterEntry, build_adapter
+from cosalette._di.plan import InjectionError, type_label
+from cosalette._errors import StartupError
+from cosalette._project.errors import where
 from cosalette._wiring.injectables import Injectables
 
 __all__ = ["RunningAdapters"]
 
 logger = logging.getLogger("cosalette")
+_PACKAGE = Path(__file__).resolve().parents[1]  # cosalette/
 
 
 class RunningAdapters:
@@ -40,9 +48,18 @@ class RunningAdapters:
         self.built: dict[Any, object] = {}
 
     async def start(self) -> None:
-        """Build and enter each adapter in declaration order; later ones may take earlier."""
+        """Build and enter each adapter in declaration order; later ones may take earlier.
+
+        An adapter that raises is a :class:`StartupError` naming its port and the line of
+        its own source that raised.
+        """
         for port, entry in self._entries.items():
-            await self._start(port, entry)
+            try:
+                await self._start(port, entry)
+            except (StartupError, InjectionError):
+                raise
+            except Exception as exc:
+                raise _failed(port, exc) from exc
 
     def _build(self, port: Any, entry: AdapterEntry) -> object:
         if port in self._overrides:
@@ -73,3 +90,18 @@ class RunningAdapters:
         except Exception:
             logger.exception("Restarting adapter %r failed", port)
             return False
+
+
+def _failed(port: Any, exc: Exception) -> StartupError:
+    """``the adapter for Port failed to start: adapters/x.py:12: OSError: ...``."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _own_code(f.filename)]
+    at = f"{where(frames[-1].filename, frames[-1].lineno)}: " if frames else ""
+    return StartupError(
+        f"the adapter for {type_label(port)} failed to start: {at}{type(exc).__name__}: {exc}"
+    )
+
+
+def _own_code(file: str) -> bool:
+    """Whether *file* is the app's code: not cosalette's, the standard library's or a package's."""
+    installed = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(_PACKAGE)}
+    return not any(file.startswith(folder + os.sep) for folder in installed)

@@ -192,9 +192,12 @@ class WiringBuilder:
     def _stream_runner(self, reg: _StreamRegistration) -> tuple[StreamRunner, DeviceReporting]:
         port = self.injectables.adapters.get(reg.port_key)
         if port is None:
+            detail = f"{reg.label}: no adapter for {type_label(reg.port_key)}"
             raise InjectionError(
-                f"{reg.label}: no adapter for {type_label(reg.port_key)}; register one with "
-                f"app.adapter(StreamablePort[{type_label(reg.item_type)}], ...)"
+                f"{detail}; register one with "
+                f"app.adapter(StreamablePort[{type_label(reg.item_type)}], ...)",
+                missing=reg.port_key,
+                detail=detail,
             )
         ctx = self._context(reg.name, reg.is_root)
         plan = InjectionPlan(

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import signal
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -33,9 +32,10 @@ from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.stream import StreamRunner
 from cosalette._runners.supervisor import TaskSupervisor
 from cosalette._settings import Settings
-from cosalette._shutdown import SleepRegistry
+from cosalette._shutdown import SleepRegistry, install_signal_handlers
 from cosalette._store_io import write_behind
 from cosalette._stores import Store
+from cosalette._topics import status_topic
 from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.announce import Announcer, announcer_for
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
@@ -45,12 +45,11 @@ from cosalette._wiring.reactions import make_state
 from cosalette._wiring.resolve import resolve_registrations
 from cosalette._wiring.routing import InboundRouter
 from cosalette._wiring.stores import DeviceStores, build_store
+from cosalette._wiring.teardown import RunningHandlers
 
 __all__ = ["Runtime", "default_mqtt", "install_signal_handlers"]
 
 logger = logging.getLogger("cosalette")
-
-TEARDOWN_GRACE = 5.0
 
 
 def default_mqtt(app_name: str, settings: Settings, prefix: str) -> MqttPort:
@@ -119,7 +118,8 @@ class Runtime:
         self.wiring: Wiring | None = None
         self.builder: WiringBuilder | None = None
         self.inbound: InboundRouter | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self.handlers = RunningHandlers()
+        self.teardown_step = "not started"
         self.health_checks: HealthCheckRunner | None = None
         self._served = False
         self._cleanup_done = False
@@ -140,6 +140,9 @@ class Runtime:
             raise StartupError(f"{self.app.name}: {exc}") from exc
 
     async def _prepare(self) -> None:
+        check_mqtt = getattr(self.mqtt, "check_config", None)
+        if callable(check_mqtt):
+            check_mqtt()  # unreadable TLS files: a StartupError naming the setting
         self.registrations = resolve_registrations(self.app.registrations, self.settings)
         self.injectables.state = await make_state(
             self.app.state_factories, self.settings, self._state_stack, self._state_overrides
@@ -160,6 +163,7 @@ class Runtime:
             reactors=self.app.reactors,
         )
         self.wiring = self.builder.build(self.registrations, run_periodic=self.run_periodic)
+        self.handlers.track(self.wiring, self.registrations)
         if self.injectables.stores is not None:
             self.injectables.stores.save_changed()  # what init= factories changed
         self.inbound = InboundRouter(self.wiring, self.settings.mqtt.max_payload_bytes)
@@ -255,9 +259,8 @@ class Runtime:
             warn_if_ephemeral(self.app)
             await clear_stale_entities(self.mqtt, stores.backend, self.prefix, self.registrations)
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> None:
-        self._tasks.append(asyncio.ensure_future(coro))
-        self._tasks[-1].set_name(name)
+    def _spawn(self, coro: Awaitable[None], kind: str, name: str = "") -> None:
+        self.handlers.spawn(coro, self.registrations, kind, name)
 
     def _start_tasks(self, wiring: Wiring) -> None:
         options = self.app.supervision
@@ -284,7 +287,8 @@ class Runtime:
                         u.name, is_root=u.is_root
                     ),  # type: ignore[misc]
                 ),
-                f"cosalette:{unit.kind}:{unit.name}",
+                unit.kind,
+                unit.name,
             )
         for stream, reporting in wiring.streams:
             self._spawn(
@@ -296,7 +300,8 @@ class Runtime:
                     ),  # type: ignore[misc]
                     on_give_up=lambda: asyncio.sleep(0),
                 ),
-                f"cosalette:stream:{stream.name}",
+                "stream",
+                stream.name,
             )
         for group in wiring.groups:
             self._spawn(
@@ -306,12 +311,13 @@ class Runtime:
                     on_crash=lambda exc, g=group: self.errors.publish(exc),  # type: ignore[misc]
                     on_give_up=lambda: asyncio.sleep(0),
                 ),
-                f"cosalette:group:{group.name}",
+                "group",
+                group.name,
             )
         for runner in wiring.periodic:
-            self._spawn(runner.run(), f"cosalette:periodic:{runner.name}")
+            self._spawn(runner.run(), "periodic", runner.name)
         if options.heartbeat_interval is not None:
-            self._spawn(self._heartbeats(options.heartbeat_interval), "cosalette:heartbeat")
+            self._spawn(self._heartbeats(options.heartbeat_interval), "heartbeat")
         self._start_health_checks(wiring)
 
     def _unit_start(self, unit: DeviceUnit) -> Callable[[], Awaitable[None]] | None:
@@ -373,64 +379,44 @@ class Runtime:
                 if not self.shutdown_event.is_set():
                     await runner.check_all()
 
-        self._spawn(loop(), "cosalette:health-checks")
+        self._spawn(loop(), "health-checks")
 
     # --- phase 4: teardown ------------------------------------------------------------
 
     async def teardown(self) -> None:
-        """Stop tasks (grace period, then cancel), announce offline, exit lifespan and adapters."""
+        """Stop the handlers (grace, cancel, abandon), announce offline, release, disconnect."""
         self.shutdown_event.set()
         self.sleeps.wake_all()
         for runner, _ in self.wiring.streams if self.wiring is not None else ():
             runner.stop()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=TEARDOWN_GRACE)
-            for task in pending:
-                logger.warning(
-                    "Task %s did not stop within %.0f s; cancelling it",
-                    task.get_name(),
-                    TEARDOWN_GRACE,
-                )
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.wiring is not None:
-            for unit in self.wiring.units:
-                for queue in (unit.commands, unit.device_commands):
-                    if queue is not None:
-                        with contextlib.suppress(Exception):
-                            await asyncio.wait_for(queue.queue.join(), TEARDOWN_GRACE)
-                        await queue.queue.cancel()
+        self.teardown_step = "stopping the handlers"
+        await self.handlers.stop()
+        self.teardown_step = "saving device state"
         stores = self.injectables.stores
         if stores is not None:
             stores.save_changed()
             await stores.aclose()
+        self.teardown_step = "publishing offline"
         if self.announcer is not None:
             await self.announcer.close()
         if self._served:
             await self._report_store_problems()  # a write that failed during the run
             await self.health.shutdown()
+        self.teardown_step = "exiting the lifespan, adapters and shared state"
         try:
             await self.release()
         finally:
             await self.sleeps.stop()
+            self.teardown_step = "disconnecting from the broker"
             if isinstance(self.mqtt, MqttLifecycle):
                 await self.mqtt.stop()
+            self.teardown_step = "done"
 
+    @property
+    def will_topic(self) -> str:
+        """The topic the app's last will sets to ``offline``: its status topic."""
+        return status_topic(self.prefix)
 
-def install_signal_handlers(event: asyncio.Event) -> Callable[[], None]:
-    """SIGINT/SIGTERM set *event*; returns a function that removes the handlers."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, event.set)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue
-
-    def remove() -> None:
-        for sig in installed:
-            with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sig)
-
-    return remove
+    def stuck(self, loop: asyncio.AbstractEventLoop, *, blocked: bool) -> list[str]:
+        """For the watchdog (another thread): a log line for each handler teardown waits for."""
+        return self.handlers.stuck(loop, blocked=blocked, step=self.teardown_step)

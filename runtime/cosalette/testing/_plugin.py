@@ -66,4 +66,7 @@ def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "cosalette: test uses the cosalette testing kit")
 
 
-from cosalette.testing._project_plugin import project_harness  # noqa: E402, F401
+from cosalette.testing._project_plugin import (  # noqa: E402, F401
+    project_harness,
+    pytest_runtest_makereport,
+)

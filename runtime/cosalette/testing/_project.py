@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from cosalette._di.plan import type_label
+from cosalette._errors import StartupError
 from cosalette._project.discovery import Project, load_project
 from cosalette._project.settings_model import settings_project_error
 from cosalette._settings import Settings, SettingsError, SettingsFileSource
@@ -41,6 +42,15 @@ class ProjectHarness(AppHarness):
         None when persistence is off; a factory's store exists once the harness started.
         """
         return self.app.store
+
+    async def start(self) -> None:
+        """Start the app; a start-up error that the project's check locates is raised as that
+        located :class:`ProjectError` (``devices/counter.py:12: ...``)."""
+        try:
+            await super().start()
+        except StartupError:
+            self.project.check()
+            raise
 
     def _port(self, port: Any) -> Any:
         ports = self.app.adapters

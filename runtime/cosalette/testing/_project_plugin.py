@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from cosalette._project.errors import ProjectError
 
 if TYPE_CHECKING:
     from cosalette.testing._project import ProjectHarness
@@ -40,3 +43,15 @@ def project_harness(request: pytest.FixtureRequest) -> ProjectHarness:
             pytrace=False,
         )
     return make(root, store=_chosen_store(request))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A ProjectError is reported as its located message alone (``settings.toml:12: ...``),
+    not as a traceback through the framework."""
+    report = yield
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(ProjectError):
+        report.longrepr = str(call.excinfo.value)
+    return report
