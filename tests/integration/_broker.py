@@ -461,3 +461,13 @@ def create_dynsec_broker(
     config = "user root\n" if os.geteuid() == 0 else ""
     config += f"plugin {plugin}\nplugin_opt_config_file {state}\n"
     return MosquittoBroker(executable, workdir, anonymous=False, extra_config=config)
+
+
+async def eventually(condition: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
+    """Poll *condition* until it holds, failing after *within* seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what or condition}")
+        await asyncio.sleep(0.01)

@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from _broker import (
     MosquittoBroker,
     create_auth_tls_broker,
     create_dynsec_broker,
+    eventually,
     find_dynsec_plugin,
     find_mosquitto,
     skip_broker_requested,
@@ -89,16 +90,6 @@ def settings_for(port: int, **overrides: Any) -> MqttSettings:
 
 def observer(b: AuthTlsBroker) -> Collector:
     return Collector(b.host, b.port, username=OBSERVER, password=OBSERVER_PASSWORD)
-
-
-async def eventually(condition: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
-    """Poll *condition* until it holds, failing after *within* seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what or condition}")
-        await asyncio.sleep(0.01)
 
 
 def loud(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
-from _broker import AuthTlsBroker, Collector, MosquittoBroker, free_port
+from _broker import AuthTlsBroker, Collector, MosquittoBroker, eventually, free_port
 
 from cosalette._mqtt.client import MqttClient
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort, WillConfig
@@ -36,16 +36,6 @@ def settings_for(host: str, port: int, **overrides: Any) -> MqttSettings:
     }
     values.update(overrides)
     return MqttSettings(**values)
-
-
-async def eventually(condition: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
-    """Poll *condition* until it holds, failing after *within* seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what or condition}")
-        await asyncio.sleep(0.01)
 
 
 class Inbox:
