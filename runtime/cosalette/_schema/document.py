@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cosalette._schema.refs import inline_refs, ref_problems
 
 __all__ = [
@@ -67,6 +65,8 @@ def _read(path: Path) -> Any:
         raise SchemaLoadError(path, [f"cannot read file: {exc.strerror or exc}"]) from exc
     except UnicodeDecodeError as exc:
         raise SchemaLoadError(path, ["cannot read file: not UTF-8 text"]) from exc
+    import yaml  # here: a running bridge imports this package without reading YAML
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -313,12 +313,15 @@ def announcer_for(
 ) -> Announcer:
     """The announcer of one run: *app* described, *regs* resolved against *settings*."""
     from cosalette._contract.asyncapi import asyncapi_document
-    from cosalette._schema.ha_discovery import slug
 
     document = asyncapi_document(app, regs, prefix)
     ha = settings.homeassistant
     entities = None
-    if ha.discovery:
+    node = ""
+    if ha.discovery:  # the mapping modules are imported only when discovery is on
+        from cosalette._schema.ha_discovery import slug
+
+        node = slug(prefix)
         entities = discovery_entities_for(
             document, regs.commands, prefix=prefix, ha_prefix=ha.prefix, app_version=app.version
         )
@@ -329,6 +332,6 @@ def announcer_for(
         registry=registry_payload(document),
         entities=entities,
         ha_prefix=ha.prefix,
-        node=slug(prefix),
+        node=node,
         sleep=sleep,
     )
