@@ -13,7 +13,13 @@ if TYPE_CHECKING:
     from cosalette._wiring.runtime import Runtime
     from cosalette.project import Project
 
-__all__ = ["HINT_AFTER", "broker_hint", "hint_while_unreachable", "startup_line"]
+__all__ = [
+    "HINT_AFTER",
+    "broker_hint",
+    "brokers_text",
+    "hint_while_unreachable",
+    "startup_line",
+]
 
 HINT_AFTER = 3.0  # seconds without a broker connection before the hint
 logger = logging.getLogger("cosactl")
@@ -28,15 +34,27 @@ def startup_line(project: Project, settings: Settings, *, dry_run: bool) -> str:
     names = {r.name for r in resolve_registrations(described.registrations, settings).all()}
     count = f"{len(names)} device{'' if len(names) == 1 else 's'}"
     mode = "dry run (fake adapters, state in memory)" if dry_run else "real adapters"
-    broker = f"{settings.mqtt.host}:{settings.mqtt.port}"
-    return f"{described.name} {described.version} starting: {count}, {mode}, broker {broker}"
+    return (
+        f"{described.name} {described.version} starting: {count}, {mode}, {brokers_text(settings)}"
+    )
+
+
+def brokers_text(settings: Settings) -> str:
+    """``broker localhost:1883`` or ``brokers node1:1883, node2:1883`` (``mqtt.hosts``)."""
+    from cosalette._mqtt.nodes import broker_nodes
+
+    nodes = [str(node) for node in broker_nodes(settings.mqtt)]
+    return f"broker{'s' if len(nodes) > 1 else ''} {', '.join(nodes)}"
 
 
 def broker_hint(project: Project, settings: Settings) -> str:
     """What to do when nothing answers at the ``[mqtt]`` address."""
+    from cosalette._mqtt.nodes import broker_nodes
+
     prefix = str(project.settings_class.model_config.get("env_prefix") or "")
+    where = " or ".join(str(node) for node in broker_nodes(settings.mqtt))
     return (
-        f"no MQTT broker answers at {settings.mqtt.host}:{settings.mqtt.port} (still retrying); "
+        f"no MQTT broker answers at {where} (still retrying); "
         f"`cosactl dev` starts a local one, or set {prefix}MQTT__HOST (and {prefix}MQTT__PORT) "
         f"or [mqtt] host in {project.settings_path.name} to reach yours"
     )

@@ -11,11 +11,17 @@ import click
 from cosactl._errors import EXIT_CHECK_FAILED, EXIT_USAGE, CosactlError
 
 FORMATS = ("table", "json", "asyncapi", "yaml", "ha-discovery", "acl")
-ACL_BROKERS = ("mosquitto", "emqx", "hivemq", "nanomq", "vernemq")
+ACL_BROKERS = ("mosquitto", "emqx", "hivemq", "nanomq", "rabbitmq", "vernemq")
 
 
-def render(project: Any, fmt: str, broker: str = "mosquitto") -> tuple[str, Any]:
+def render(
+    project: Any, fmt: str, broker: str = "mosquitto", *, all_principals: bool = False
+) -> tuple[str, Any]:
     """The manifest in *fmt* as text, and the document it renders (the manifest for the table).
+
+    The ACL grants only this bridge's user its topics (least privilege: it is what one bridge's
+    deployment installs); *all_principals* adds ``deploy`` (everything) and ``monitor`` (read
+    only), as ``python -m cosalette schema acl`` prints them for a whole network.
 
     The store's path is relative to the project (``Project.manifest``), so a contract file is
     the same on every machine.
@@ -28,7 +34,14 @@ def render(project: Any, fmt: str, broker: str = "mosquitto") -> tuple[str, Any]
     if fmt == "acl":
         from cosalette._schema.acl import render_acl
 
-        return render_acl(build_asyncapi(project.app, project.settings), broker) + "\n", None
+        document = build_asyncapi(project.app, project.settings)
+        text = render_acl(
+            document,
+            broker,
+            discovery_prefix=project.settings.homeassistant.prefix,
+            include_admin=all_principals,
+        )
+        return text + "\n", None
     manifest = project.manifest()
     if fmt == "table":
         return format_manifest_table(manifest) + "\n", manifest
@@ -42,6 +55,7 @@ def render(project: Any, fmt: str, broker: str = "mosquitto") -> tuple[str, Any]
 
 def _discovery(project: Any) -> list[dict[str, Any]]:
     """Exactly the configs a run of the project announces with discovery on."""
+    from cosalette._topics import topic_root
     from cosalette._wiring.announce import discovery_entities_for
     from cosalette._wiring.resolve import resolve_registrations
     from cosalette.project import build_asyncapi
@@ -53,7 +67,7 @@ def _discovery(project: Any) -> list[dict[str, Any]]:
             "to announce these configs",
             err=True,
         )
-    prefix = settings.mqtt.topic_prefix or project.app.name
+    prefix = topic_root(project.app.name, settings)
     described = project.app.describe(settings)
     regs = resolve_registrations(described.registrations, settings)
     return discovery_entities_for(
@@ -97,6 +111,14 @@ def _read_contract(path: Path) -> Any:
     help="ACL file format (with --format acl).",
 )
 @click.option(
+    "--all-principals",
+    is_flag=True,
+    help=(
+        "With --format acl: add the deploy (everything) and monitor (read only) users; "
+        "by default only the bridge's own user is granted its topics."
+    ),
+)
+@click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
 @click.option(
@@ -105,7 +127,9 @@ def _read_contract(path: Path) -> Any:
     type=click.Path(dir_okay=False, exists=True),
     help="Compare with a committed contract; exit 1 with a diff when they differ.",
 )
-def manifest(fmt: str, broker: str, output: str | None, check_file: str | None) -> None:
+def manifest(
+    fmt: str, broker: str, all_principals: bool, output: str | None, check_file: str | None
+) -> None:
     """Show every device with its topics (state, set, availability, error), interval,
     strategy, adapters and dependencies, and where device state is kept ([store]).
 
@@ -115,6 +139,7 @@ def manifest(fmt: str, broker: str, output: str | None, check_file: str | None) 
       cosactl manifest --format asyncapi -o asyncapi.json
       cosactl manifest --format ha-discovery     # what Home Assistant is told
       cosactl manifest --format acl --broker mosquitto > bridge.acl
+      cosactl manifest --format acl --broker rabbitmq > bridge-permissions.sh
       cosactl manifest --format json --check contract.json   # CI gate
     """
     from cosactl._project import load
@@ -123,7 +148,7 @@ def manifest(fmt: str, broker: str, output: str | None, check_file: str | None) 
     if check_file is not None:
         _check(project, Path(check_file))
         return
-    text, _ = render(project, fmt, broker)
+    text, _ = render(project, fmt, broker, all_principals=all_principals)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -83,6 +83,7 @@ def read_config(options: DevOptions) -> ProjectConfig:
     from cosalette._project.errors import ProjectError
     from cosalette._project.settings_model import compose_settings_class
     from cosalette._settings import load_settings
+    from cosalette._topics import topic_root
 
     app = _app_name(options)
     try:
@@ -96,7 +97,7 @@ def read_config(options: DevOptions) -> ProjectConfig:
     password = mqtt.password.get_secret_value() if mqtt.password is not None else None
     return ProjectConfig(
         app=app,
-        prefix=mqtt.topic_prefix or app,
+        prefix=topic_root(app, settings),
         host=mqtt.host,
         port=mqtt.port,
         username=mqtt.username or None,

@@ -39,6 +39,8 @@ class HeartbeatPayload:
     devices: dict[str, DeviceStatus] = field(default_factory=dict)
     dropped_messages: int | None = None
     """Messages the MQTT outbox dropped while it was full (a real client only)."""
+    broker: str | None = None
+    """``host:port`` of the broker node the client is on (a real client only)."""
 
     def to_json(self) -> str:
         """Serialise to compact JSON with devices as nested objects."""
@@ -50,6 +52,8 @@ class HeartbeatPayload:
         }
         if self.dropped_messages is not None:
             doc["dropped_messages"] = self.dropped_messages
+        if self.broker is not None:
+            doc["broker"] = self.broker
         return dumps(doc)
 
 
@@ -69,6 +73,7 @@ class HealthReporter:
     _devices: dict[str, DeviceStatus] = field(default_factory=dict, init=False)
     _root_devices: set[str] = field(default_factory=set, init=False)
     _online: dict[str, bool] = field(default_factory=dict, init=False)
+    _heartbeat_sent: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self._start_time = self.clock.now()
@@ -116,14 +121,21 @@ class HealthReporter:
             topic = self._availability_topic(device, device in self._root_devices)
             await self._safe_publish(topic, "online" if online else "offline")
 
+    async def republish_heartbeat(self) -> None:
+        """After a reconnect, a fresh heartbeat (it names the broker node now in use)."""
+        if self._heartbeat_sent:
+            await self.publish_heartbeat()
+
     async def publish_heartbeat(self) -> None:
         """Publish a JSON heartbeat with uptime, version and device statuses."""
+        self._heartbeat_sent = True
         payload = HeartbeatPayload(
             status="online",
             uptime_s=round(self.clock.now() - self._start_time, 3),
             version=self.version,
             devices=dict(self._devices),
             dropped_messages=getattr(self.mqtt, "dropped_messages", None),
+            broker=getattr(self.mqtt, "broker", None),
         )
         await self._safe_publish(status_topic(self.topic_prefix), payload.to_json())
 

@@ -14,10 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretBytes, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretBytes,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError as _SourceError,
@@ -69,9 +77,31 @@ class MqttSettings(BaseModel):
 
     host: Annotated[str, _doc("Broker host name or address.")] = "localhost"
     port: Annotated[int, Field(ge=1, le=65535, description="Broker TCP port.")] = 1883
+    hosts: Annotated[
+        list[str],
+        NoDecode,
+        _doc(
+            "Several broker nodes, 'host:port' or 'host' (then 'port'), '[::1]:1883' for IPv6; "
+            "tried in turn on connection loss. When set it wins over host/port. Environment: "
+            "a JSON list or comma-separated."
+        ),
+    ] = []
     username: Annotated[str | None, _doc("Broker user name, if any.")] = None
     password: Annotated[SecretStr | None, _doc("Broker password (never logged).")] = None
-    client_id: Annotated[str, _doc("MQTT client id; empty lets the runtime choose.")] = ""
+    client_id: Annotated[
+        str,
+        _doc(
+            "MQTT client id; empty means '<app>-<instance or hostname>-<random hex>', unique "
+            "per running process."
+        ),
+    ] = ""
+    instance: Annotated[
+        str,
+        _doc(
+            "Tells two copies of one bridge apart: one topic level added to the topic root "
+            "('<topic_prefix or app>/<instance>'); empty adds none."
+        ),
+    ] = ""
     reconnect_interval: Annotated[
         float,
         Field(
@@ -93,6 +123,29 @@ class MqttSettings(BaseModel):
     max_payload_bytes: Annotated[
         int, Field(ge=1, description="Largest inbound payload accepted, bytes.")
     ] = 65536
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        from cosalette._mqtt.nodes import parse_hosts
+
+        return parse_hosts(value)
+
+    @field_validator("hosts")
+    @classmethod
+    def _valid_hosts(cls, value: list[str]) -> list[str]:
+        from cosalette._mqtt.nodes import parse_node
+
+        for entry in value:
+            parse_node(entry, 1883)  # a ValueError names the entry
+        return [entry.strip() for entry in value]
+
+    @field_validator("instance")
+    @classmethod
+    def _one_topic_level(cls, value: str) -> str:
+        if any(c in value for c in "/+#\x00"):
+            raise ValueError(f"must be one topic level (no '/', '+', '#' or NUL), got {value!r}")
+        return value
 
 
 class LoggingSettings(BaseModel):

@@ -8,6 +8,11 @@ sub-commands and sub-entities, ``<prefix>/status`` (heartbeat and last will) and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cosalette._settings import Settings
+
 __all__ = [
     "APP_CHANNELS",
     "LIVENESS",
@@ -22,6 +27,7 @@ __all__ = [
     "set_topic_targets",
     "split_topic",
     "status_topic",
+    "topic_root",
 ]
 
 STATE = "state"
@@ -31,6 +37,16 @@ ERROR = "error"
 STATUS = "status"
 DEVICE_CHANNELS = (STATE, SET, AVAILABILITY, ERROR)
 APP_CHANNELS = (STATUS, ERROR)
+
+
+def topic_root(app_name: str, settings: Settings | None) -> str:
+    """The topic root of *app_name* under *settings*: ``mqtt.topic_prefix`` (default the app
+    name), then ``/<mqtt.instance>`` when an instance is set."""
+    if settings is None:
+        return app_name
+    mqtt = settings.mqtt
+    root = mqtt.topic_prefix or app_name
+    return f"{root}/{mqtt.instance}" if mqtt.instance else root
 
 
 def status_topic(prefix: str) -> str:

@@ -325,6 +325,7 @@ def test_ha_discovery_rejects_an_unknown_format(project: Path) -> None:
         ("emqx", "{deny, all}."),
         ("nanomq", "rules = ["),
         ("hivemq", "<file-rbac>"),
+        ("rabbitmq", "rabbitmqctl set_topic_permissions"),
     ],
 )
 def test_acl_prints_each_broker_format(project: Path, fmt: str, marker: str) -> None:
@@ -353,7 +354,7 @@ def test_acl_rejects_an_unknown_format(project: Path) -> None:
     assert result.returncode == FAILED
     assert result.stdout == ""
     assert result.stderr == (
-        "Unknown format: kafka. Available: emqx, hivemq, mosquitto, nanomq, vernemq\n"
+        "Unknown format: kafka. Available: emqx, hivemq, mosquitto, nanomq, rabbitmq, vernemq\n"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Callable, Coroutine
@@ -56,7 +57,7 @@ def test_implements_the_ports(broker: MosquittoBroker) -> None:
     assert isinstance(client, MqttPort)
     assert isinstance(client, MqttLifecycle)
     assert isinstance(client, MqttMessageHandler)
-    assert client.client_id.startswith("it-") and len(client.client_id) == len("it-") + 8
+    assert re.fullmatch(r"it-[^-].*-[0-9a-f]{8}", client.client_id)  # <prefix>-<host>-<hex>
     assert not client.is_connected
 
 

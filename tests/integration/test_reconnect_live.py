@@ -82,7 +82,11 @@ async def test_every_retained_message_is_back_after_a_broker_restart(
         "restart/valve/availability",
         "restart/valve/state",
     ]
-    # the command device's state and the once-polled reading are back, not only availability
+    # the command device's state and the once-polled reading are back, not only availability;
+    # the heartbeat is a fresh one (published at the reconnect, naming the broker)
+    status_before, status_after = before.pop("restart/status"), after_restart.pop("restart/status")
     assert after_restart == before
+    assert json.loads(status_after)["broker"] == json.loads(status_before)["broker"]
+    assert json.loads(status_after)["uptime_s"] >= json.loads(status_before)["uptime_s"]
     assert json.loads(after_restart["restart/valve/state"]) == {"state": "open"}
     assert reconnected < 2.0, f"reconnected {reconnected:.2f} s after the broker accepted"

@@ -234,7 +234,7 @@ def slice_(network: str, app_name: str) -> None:
     "fmt",
     default="mosquitto",
     show_default=True,
-    help="Broker: mosquitto, emqx, hivemq, vernemq or nanomq.",
+    help="Broker: mosquitto, emqx, hivemq, vernemq, nanomq or rabbitmq.",
 )
 def acl(path: str, fmt: str) -> None:
     """Print broker ACL rules for the apps in the schema at PATH: a deploy user, one user per

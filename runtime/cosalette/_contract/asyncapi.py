@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cosalette._app.registration import Registrations, _Registration
 from cosalette._secrets import redact_schema
-from cosalette._topics import LIVENESS, DeviceTopics, status_topic
+from cosalette._topics import LIVENESS, DeviceTopics, status_topic, topic_root
 from cosalette.schema import X_COSALETTE_CONSUMER
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ def build_asyncapi(app: App, settings: Settings | None = None) -> dict[str, Any]
     from cosalette._wiring.resolve import resolve_registrations
 
     regs = resolve_registrations(described.registrations, settings)
-    return asyncapi_document(described, regs, settings.mqtt.topic_prefix or described.name)
+    return asyncapi_document(described, regs, topic_root(described.name, settings))
 
 
 def asyncapi_document(

@@ -27,7 +27,7 @@ from cosalette._di.plan import callable_label, type_label
 from cosalette._secrets import redact_schema
 from cosalette._settings import SettingRef, Settings
 from cosalette._stores import Store
-from cosalette._topics import LIVENESS, DeviceTopics, app_error_topic, status_topic
+from cosalette._topics import LIVENESS, DeviceTopics, app_error_topic, status_topic, topic_root
 
 if TYPE_CHECKING:
     from cosalette._app.app import App
@@ -326,7 +326,7 @@ def build_manifest(app: App, settings: Settings | None = None) -> dict[str, Any]
     dynamically named devices use ``+`` in their topics.
     """
     described = app.describe(settings)
-    prefix = (settings.mqtt.topic_prefix if settings is not None else "") or described.name
+    prefix = topic_root(described.name, settings)
     declared = described.registrations
     regs: Registrations[Any, Any, Any, Any] = declared
     if settings is not None:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from cosalette._json import dumps
 from cosalette._mqtt.aiomqtt_fixes import abandon, install_fixes, paho_client
 from cosalette._mqtt.connection_log import ConnectionLog, decode_payload
 from cosalette._mqtt.diagnosis import DeniedPublishes, diagnose, reason_text
+from cosalette._mqtt.nodes import Failover, broker_nodes, default_client_id
 from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
 from cosalette._mqtt.reconnect import ReconnectPolicy
@@ -53,11 +53,17 @@ _priority: contextvars.ContextVar[bool] = contextvars.ContextVar(
 class MqttClient:
     """Keeps one broker connection alive in a background task; ``publish`` never blocks."""
 
-    def __init__(self, settings: MqttSettings, will: WillConfig | None = None) -> None:
+    def __init__(
+        self, settings: MqttSettings, will: WillConfig | None = None, *, name: str | None = None
+    ) -> None:
         self.settings = settings
         self.will = will
-        self.client_id = (
-            settings.client_id or f"{settings.topic_prefix or 'cosalette'}-{secrets.token_hex(4)}"
+        self._name = name or settings.topic_prefix or "cosalette"  # the default id's stem
+        self.client_id = settings.client_id or default_client_id(self._name, settings.instance)
+        self._last_node: str | None = None
+        self._failover = Failover(
+            broker_nodes(settings),
+            ReconnectPolicy(settings.reconnect_interval, settings.reconnect_max_interval),
         )
         self._outbox = Outbox(settings.outbox_size)
         self._subscriptions: dict[str, None] = {}  # insertion-ordered set
@@ -76,7 +82,7 @@ class MqttClient:
         self._ssl: ssl.SSLContext | None = None
         self._had_session = False
         self._connecting = False  # inside a connect attempt (stop waits for it to finish)
-        self._log = ConnectionLog(f"{settings.host}:{settings.port}", self.client_id, self._outbox)
+        self._log = ConnectionLog(self.broker, self.client_id, self._outbox)
         self._denied = DeniedPublishes(self._log.address)  # MQTT 5 tells; 3.1.1 drops silently
         self._sessions = 0  # sessions opened so far: the later ones re-publish what is retained
         self._announced: set[str] = set()  # retained topics the connect callbacks published
@@ -201,40 +207,49 @@ class MqttClient:
         self._connect_callbacks.append(callback)
 
     @property
-    def _address(self) -> str:
-        return f"{self.settings.host}:{self.settings.port}"
+    def broker(self) -> str:
+        """``host:port`` of the broker node of the current (or last) connection attempt."""
+        return str(self._failover.current)
 
     async def _run(self) -> None:
         import aiomqtt
 
-        policy = ReconnectPolicy(
-            self.settings.reconnect_interval, self.settings.reconnect_max_interval
-        )
+        failover = self._failover
+        policy = failover.policy
         while not self._stop_requested.is_set():
+            self._log.address = self._denied.address = self.broker
             self._had_session = False
             refused, problem = False, ""
             try:
                 await self._session()
             except aiomqtt.MqttError as exc:
-                refused, problem = diagnose(exc, self.settings)
+                refused, problem = diagnose(exc, self.settings, failover.current.host)
             except Exception:
-                logger.exception("Unexpected error in the MQTT connection to %s", self._address)
+                logger.exception("Unexpected error in the MQTT connection to %s", self.broker)
                 problem = "unexpected error"
             if self._stop_requested.is_set():
                 break
-            if self._had_session:
-                policy.connected()
-            pause = policy.next_pause(refused=refused)
+            pause = failover.failed(had_session=self._had_session, refused=refused)
             self._log.attempt_failed(
                 policy,
                 refused=refused,
                 had_session=self._had_session,
                 problem=problem or "connection closed",
                 pause=pause,
+                next_address=self.broker if len(failover.nodes) > 1 else None,
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_requested.wait(), pause)
-        logger.info("MQTT client for %s stopped", self._address)
+        logger.info("MQTT client for %s stopped", self.broker)
+
+    def _fresh_id_on_another_node(self) -> None:
+        """A default client id is renewed when the client moves to another node: after a
+        node's hard loss, RabbitMQ may still hold the old id's subscription queue there."""
+        node = self.broker
+        if self._last_node is not None and node != self._last_node and not self.settings.client_id:
+            self.client_id = default_client_id(self._name, self.settings.instance)
+            self._log.client_id = self.client_id
+        self._last_node = node
 
     def _make_client(self) -> aiomqtt.Client:
         import aiomqtt
@@ -242,9 +257,10 @@ class MqttClient:
         s = self.settings
         v5 = s.protocol == "5"
         will = self.will
+        node = self._failover.current
         client = aiomqtt.Client(
-            s.host,
-            s.port,
+            node.host,
+            node.port,
             username=s.username or None,
             password=s.password.get_secret_value() if s.password is not None else None,
             identifier=self.client_id,
@@ -263,6 +279,7 @@ class MqttClient:
         return client
 
     async def _session(self) -> None:
+        self._fresh_id_on_another_node()
         client = self._make_client()
         self._connecting = True
         try:
@@ -278,7 +295,7 @@ class MqttClient:
                 return
             self._had_session = True
             self._client = client
-            logger.info("Connected to MQTT broker %s as %s", self._address, self.client_id)
+            logger.info("Connected to MQTT broker %s as %s", self.broker, self.client_id)
             sender: asyncio.Task[None] | None = None
             try:
                 await self._subscribe_all(client, list(self._subscriptions))
@@ -333,7 +350,7 @@ class MqttClient:
                 if getattr(code, "is_failure", False) or code == 0x80:
                     logger.warning(
                         "MQTT broker %s refused subscription to %s: %s; check the broker's ACL",
-                        self._address,
+                        self.broker,
                         topic,
                         reason_text(code),
                     )

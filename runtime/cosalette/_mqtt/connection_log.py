@@ -41,8 +41,10 @@ class ConnectionLog:
         had_session: bool,
         problem: str,
         pause: float,
+        next_address: str | None = None,
     ) -> None:
-        """A connection attempt failed (or a session ended) and the next one is *pause* away."""
+        """A connection attempt failed (or a session ended) and the next one is *pause* away
+        (on *next_address* when there are several broker nodes)."""
         now = time.monotonic()
         if refused:
             level, text = logging.ERROR, "Cannot connect to"
@@ -55,13 +57,15 @@ class ConnectionLog:
             self._last_down_log = now
         else:
             level, text = logging.DEBUG, "Cannot connect to"
+        retry = "retrying" if next_address is None else f"trying {next_address}"
         logger.log(
             level,
-            "%s MQTT broker %s as %s (%s); retrying in %.1f s",
+            "%s MQTT broker %s as %s (%s); %s in %.1f s",
             text,
             self.address,
             self.client_id,
             problem,
+            retry,
             pause,
         )
 

@@ -33,14 +33,15 @@ def reason_text(code: object) -> str:
     return _REASONS.get(value, str(code).lower()) if isinstance(value, int) else str(code)
 
 
-def diagnose(exc: Exception, settings: MqttSettings) -> tuple[bool, str]:
-    """``(configuration problem, reason)`` for a failed connection attempt."""
+def diagnose(exc: Exception, settings: MqttSettings, host: str | None = None) -> tuple[bool, str]:
+    """``(configuration problem, reason)`` for a failed connection attempt to *host* (by
+    default ``mqtt.host``; the node tried when ``mqtt.hosts`` is set)."""
     from aiomqtt.exceptions import MqttConnectError
 
     if isinstance(exc, MqttConnectError):
         return True, _refused(exc.rc, settings)
     text = str(exc)
-    tls = _tls_problem(text, settings)
+    tls = _tls_problem(text, settings, host or settings.host)
     if tls is not None:
         return True, tls
     return False, describe_error(exc)
@@ -68,11 +69,12 @@ def _refused(rc: object, s: MqttSettings) -> str:
     return f"the broker refused the login {who}: {reason_text(rc)} ({code}); {hint}"
 
 
-def _tls_problem(text: str, s: MqttSettings) -> str | None:
+def _tls_problem(text: str, s: MqttSettings, host: str) -> str | None:
     bare = _SSL_NOISE.sub("", text)
     if "mismatch, certificate is not valid for" in text:
+        setting = "mqtt.hosts" if s.hosts else "mqtt.host"
         return (
-            f"the broker's TLS certificate does not match the host name {s.host!r} (mqtt.host); "
+            f"the broker's TLS certificate does not match the host name {host!r} ({setting}); "
             "connect by a name the certificate lists, or set mqtt.tls_insecure = true to skip "
             "the host name check"
         )

@@ -51,11 +51,15 @@ class ReconnectPolicy:
             return 0.0
         return self._clock() - self._outage_start
 
-    def next_pause(self, *, refused: bool = False) -> float:
-        """Seconds to wait after a failed attempt (or a lost session)."""
+    def note_attempt(self) -> None:
+        """Count a failed attempt without a pause (the next broker node is tried at once)."""
         if self._outage_start is None:
             self._outage_start = self._clock()
         self.attempts += 1
+
+    def next_pause(self, *, refused: bool = False) -> float:
+        """Seconds to wait after a failed attempt (or a lost session)."""
+        self.note_attempt()
         jitter = random.uniform(0.8, 1.2)  # spreading a fleet, not secrecy
         if not refused and self.outage_seconds < self.fast_window:
             return self.first * jitter

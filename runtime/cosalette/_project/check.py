@@ -39,6 +39,7 @@ from cosalette._mqtt.doubles import MockMqttClient
 from cosalette._project.errors import ProjectError, location_of
 from cosalette._project.located import project_message, setting_error
 from cosalette._shutdown import SleepRegistry
+from cosalette._topics import topic_root
 from cosalette._wiring.builder import WiringBuilder
 from cosalette._wiring.injectables import Injectables, call_init
 from cosalette._wiring.resolve import resolve_one, resolve_registrations
@@ -150,7 +151,7 @@ def check_project(project: Project) -> None:
     _check_adapters(project, app, injectables)
     injectables.state = {f.type: _stand_in(f.type, f.type) for f in app.state_factories}
     mqtt = MockMqttClient()
-    prefix = settings.mqtt.topic_prefix or app.name
+    prefix = topic_root(app.name, settings)
     builder = WiringBuilder(
         injectables=injectables,
         mqtt=mqtt,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -35,7 +34,7 @@ from cosalette._settings import Settings
 from cosalette._shutdown import SleepRegistry, install_signal_handlers
 from cosalette._store_io import write_behind
 from cosalette._stores import Store
-from cosalette._topics import status_topic
+from cosalette._topics import status_topic, topic_root
 from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.announce import Announcer, announcer_for
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
@@ -53,15 +52,11 @@ logger = logging.getLogger("cosalette")
 
 
 def default_mqtt(app_name: str, settings: Settings, prefix: str) -> MqttPort:
-    """The real client with the app's last will and a readable client id."""
+    """The real client with the app's last will and a client id unique to this process
+    (``<app>-<instance or hostname>-<random hex>`` unless ``mqtt.client_id`` is set)."""
     from cosalette._mqtt.client import MqttClient
 
-    mqtt_settings = settings.mqtt
-    if not mqtt_settings.client_id:
-        mqtt_settings = mqtt_settings.model_copy(
-            update={"client_id": f"{app_name}-{secrets.token_hex(4)}"}
-        )
-    return MqttClient(mqtt_settings, will=build_will_config(prefix))
+    return MqttClient(settings.mqtt, will=build_will_config(prefix), name=app_name)
 
 
 class Runtime:
@@ -84,7 +79,7 @@ class Runtime:
         self._state_overrides = dict(state_overrides or {})
         self._state_stack = contextlib.AsyncExitStack()  # torn down after the lifespan
         self.settings = settings
-        self.prefix = settings.mqtt.topic_prefix or app.name
+        self.prefix = topic_root(app.name, settings)
         self.mqtt: MqttPort = (
             mqtt if mqtt is not None else default_mqtt(app.name, settings, self.prefix)
         )
@@ -224,10 +219,12 @@ class Runtime:
         on_connect = getattr(self.mqtt, "on_connect", None)
         if callable(on_connect):
             # Callbacks run in order, ahead of the backlog: gone entities are cleared on the
-            # first connect, then the registry and discovery configs, then availability.
+            # first connect, then the registry and discovery configs, then availability and
+            # (from the second connect on) the heartbeat.
             on_connect(self._clear_stale_once)
             on_connect(announcer.on_connect)
             on_connect(self.health.republish_availability)
+            on_connect(self.health.republish_heartbeat)  # it names the broker node
         if isinstance(self.mqtt, MqttLifecycle):
             await self.mqtt.start()
         await self._report_store_problems()

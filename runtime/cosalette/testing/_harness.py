@@ -12,7 +12,7 @@ from cosalette._app.app import App, LifespanFunc, run_until_shutdown
 from cosalette._mqtt.doubles import MockMqttClient
 from cosalette._settings import Settings
 from cosalette._streams import Stream
-from cosalette._topics import DeviceTopics
+from cosalette._topics import DeviceTopics, topic_root
 from cosalette._wiring.runtime import Runtime
 from cosalette.testing._clock import FakeClock
 from cosalette.testing._settings import make_settings
@@ -104,7 +104,7 @@ class AppHarness:
     @property
     def prefix(self) -> str:
         """The topic prefix the app publishes under."""
-        return self.settings.mqtt.topic_prefix or self.app.name
+        return topic_root(self.app.name, self.settings)
 
     # --- running ------------------------------------------------------------------------
 

@@ -63,7 +63,9 @@ def test_unknown_mqtt_key_carries_file_line_and_key(tmp_path: Path) -> None:
     path = _toml(tmp_path, '# site\n[app]\nname = "x"\n\n[mqtt]\nport = 1884\nhots = "broker"\n')
     [problem] = _problems(path)
     assert (problem.file, problem.line, problem.key) == (path, 7, "mqtt.hots")
-    assert problem.message.startswith("unknown setting; valid: client_id, host, keepalive, ")
+    assert problem.message.startswith(
+        "unknown setting; valid: client_id, host, hosts, instance, keepalive, "
+    )
     assert str(problem) == f"{path}:7: mqtt.hots: {problem.message}"
 
 
