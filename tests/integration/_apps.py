@@ -146,3 +146,31 @@ def finish(process: AppProcess, timeout: float = 10.0) -> tuple[int, str]:
         ) from None
     process._reader.join(5)
     return process.returncode, process.output()
+
+
+LIFECYCLE_APP = """
+import itertools
+import cosalette
+
+app = cosalette.App(name="{name}", version="2.0.0", heartbeat_interval=0.5)
+counter = itertools.count(1)
+
+@app.telemetry("meter", interval=0.2)
+async def meter() -> dict[str, object]:
+    return {{"reading": next(counter)}}
+
+@app.command("valve")
+async def valve(payload: str) -> dict[str, object]:
+    return {{"state": payload}}
+
+if __name__ == "__main__":
+    app.cli()
+"""
+"""The app of the lifecycle tests (a meter, a valve); ``.format(name=...)`` names it."""
+
+
+def write_lifecycle_app(directory: Path, name: str) -> Path:
+    """The lifecycle app named *name* as ``<directory>/<name>_app.py``."""
+    script = directory / f"{name}_app.py"
+    script.write_text(LIFECYCLE_APP.format(name=name))
+    return script

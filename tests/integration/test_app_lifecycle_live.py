@@ -6,33 +6,12 @@ import json
 import signal
 from pathlib import Path
 
-from _apps import finish, purge_retained, start_app
+from _apps import finish, purge_retained, start_app, write_lifecycle_app
 from _broker import Collector, MosquittoBroker
-
-APP = """
-import itertools
-import cosalette
-
-app = cosalette.App(name="live", version="2.0.0", heartbeat_interval=0.5)
-counter = itertools.count(1)
-
-@app.telemetry("meter", interval=0.2)
-async def meter() -> dict[str, object]:
-    return {"reading": next(counter)}
-
-@app.command("valve")
-async def valve(payload: str) -> dict[str, object]:
-    return {"state": payload}
-
-if __name__ == "__main__":
-    app.cli()
-"""
 
 
 def _write_app(tmp_path: Path) -> Path:
-    script = tmp_path / "live_app.py"
-    script.write_text(APP)
-    return script
+    return write_lifecycle_app(tmp_path, "live")
 
 
 async def test_state_command_availability_and_clean_shutdown(
