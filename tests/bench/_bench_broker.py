@@ -9,18 +9,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # mosquitto helper
-from _broker import INSTALL_HINT, MosquittoBroker, find_mosquitto, skip_broker_requested
+from _broker import MosquittoBroker, require_mosquitto
 
 
 def module_broker(
     tmp_path_factory: pytest.TempPathFactory, extra_config: str = ""
 ) -> Iterator[MosquittoBroker]:
     """Body of a module-scoped ``broker`` fixture; *extra_config* adds mosquitto.conf lines."""
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail(INSTALL_HINT, pytrace=False)
+    executable = require_mosquitto()
     server = MosquittoBroker(
         executable, tmp_path_factory.mktemp("bench-mosquitto"), extra_config=extra_config
     )

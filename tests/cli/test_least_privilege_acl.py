@@ -27,8 +27,7 @@ from _broker import (
     Collector,
     create_auth_tls_broker,
     eventually,
-    find_mosquitto,
-    skip_broker_requested,
+    require_mosquitto,
 )
 from _cli import cosactl as run_cosactl
 
@@ -66,11 +65,7 @@ def acl(project: Path) -> str:
 def secured(
     project: Path, acl: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AuthTlsBroker]:
-    mosquitto = find_mosquitto()
-    if mosquitto is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail("mosquitto is needed: apt-get install -y mosquitto", pytrace=False)
+    mosquitto = require_mosquitto()
     # A device the ACL does not know: its state topic is outside the bridge's rules.
     cosactl("add", "telemetry", "rogue", "--interval", "1", cwd=project)
     auth = create_auth_tls_broker(

@@ -23,10 +23,6 @@ from _apps import finish, purge_retained, start_app
 from _broker import Collector, Received, eventually
 from _rabbitmq import RabbitCluster
 
-import cosalette
-
-HAS_HOSTS = "hosts" in cosalette.MqttSettings.model_fields
-
 APP = """
 import itertools
 import cosalette
@@ -114,7 +110,6 @@ def cluster(rabbit_cluster: RabbitCluster, tmp_path: Path) -> Iterator[RabbitClu
         fresh.teardown()
 
 
-@pytest.mark.skipif(not HAS_HOSTS, reason="cosalette.MqttSettings has no `hosts` setting yet")
 @pytest.mark.parametrize(
     "kill",
     [

@@ -471,3 +471,16 @@ async def eventually(condition: Callable[[], bool], within: float = 5.0, what: s
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what or condition}")
         await asyncio.sleep(0.01)
+
+
+def require_mosquitto() -> str:
+    """The mosquitto executable; a skip when it is missing and COSALETTE_SKIP_BROKER=1 (an
+    opt-in, so CI always runs), else a failure with the install hint."""
+    import pytest
+
+    executable = find_mosquitto()
+    if executable is None:
+        if skip_broker_requested():
+            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    return executable

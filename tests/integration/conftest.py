@@ -7,23 +7,12 @@ from typing import Any
 
 import pytest
 from _broker import (
-    INSTALL_HINT,
     AuthTlsBroker,
     Collector,
     MosquittoBroker,
     create_auth_tls_broker,
-    find_mosquitto,
-    skip_broker_requested,
+    require_mosquitto,
 )
-
-
-def _require_mosquitto() -> str:
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail(INSTALL_HINT, pytrace=False)
-    return executable
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +21,7 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBro
 
     ``.stop()`` and ``.start()`` restart it on the same port.
     """
-    broker = MosquittoBroker(_require_mosquitto(), tmp_path_factory.mktemp("mosquitto"))
+    broker = MosquittoBroker(require_mosquitto(), tmp_path_factory.mktemp("mosquitto"))
     broker.start()
     try:
         yield broker
@@ -60,7 +49,7 @@ def mqtt_collector(broker: MosquittoBroker) -> Callable[..., Collector]:
 @pytest.fixture(scope="module")
 def mosquitto_auth_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthTlsBroker]:
     """A separate broker with a password file, a plain and a TLS listener (self-signed CA)."""
-    executable = _require_mosquitto()
+    executable = require_mosquitto()
     try:
         auth = create_auth_tls_broker(executable, tmp_path_factory.mktemp("mosquitto-auth-tls"))
     except RuntimeError as exc:

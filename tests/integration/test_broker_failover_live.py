@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _broker import INSTALL_HINT, Collector, MosquittoBroker, find_mosquitto, skip_broker_requested
+from _broker import (
+    Collector,
+    MosquittoBroker,
+    require_mosquitto,
+)
 
 import cosalette
 from cosalette.testing import make_settings
@@ -18,11 +22,7 @@ FAILOVER_BUDGET = 2.0  # seconds from node A stopping to the bridge being online
 
 @pytest.fixture
 def two_brokers(tmp_path: Path) -> Iterator[tuple[MosquittoBroker, MosquittoBroker]]:
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail(INSTALL_HINT, pytrace=False)
+    executable = require_mosquitto()
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     node_a = MosquittoBroker(executable, tmp_path / "a")

@@ -24,8 +24,7 @@ from _broker import (
     create_dynsec_broker,
     eventually,
     find_dynsec_plugin,
-    find_mosquitto,
-    skip_broker_requested,
+    require_mosquitto,
 )
 
 import cosalette
@@ -50,20 +49,11 @@ topic readwrite #
 _ids = itertools.count()
 
 
-def _mosquitto() -> str:
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail("mosquitto is needed for the integration tests", pytrace=False)
-    return executable
-
-
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthTlsBroker]:
     """Password file, ACL file, TLS, mutual TLS and a server certificate for another name."""
     auth = create_auth_tls_broker(
-        _mosquitto(),
+        require_mosquitto(),
         tmp_path_factory.mktemp("mosquitto-secure"),
         users={OBSERVER: OBSERVER_PASSWORD},
         acl_file=ACL,
@@ -278,7 +268,7 @@ def dynsec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker
     if plugin is None:
         pytest.skip("mosquitto's dynamic-security plugin is not installed")
     broker = create_dynsec_broker(
-        _mosquitto(),
+        require_mosquitto(),
         tmp_path_factory.mktemp("mosquitto-dynsec"),
         plugin,
         {

@@ -48,7 +48,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # broker, app helpers
 import aiomqtt
 from _apps import AppProcess, finish, start_app
-from _broker import INSTALL_HINT, MosquittoBroker, find_mosquitto, skip_broker_requested
+from _broker import (
+    MosquittoBroker,
+    require_mosquitto,
+)
 
 pytestmark = pytest.mark.soak
 
@@ -183,11 +186,7 @@ if __name__ == "__main__":
 @pytest.fixture
 def soak_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     """A mosquitto of its own (persistence false), killed and restarted by the test."""
-    executable = find_mosquitto()
-    if executable is None:
-        if skip_broker_requested():
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail(INSTALL_HINT, pytrace=False)
+    executable = require_mosquitto()
     workdir = tmp_path / "mosquitto"
     workdir.mkdir()
     broker = MosquittoBroker(executable, workdir)
