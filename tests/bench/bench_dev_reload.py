@@ -30,8 +30,8 @@ from _devsession import (  # noqa: E402
     Collector,
     DevProcess,
     MosquittoBroker,
-    find_mosquitto,
     make_project,
+    require_mosquitto,
     set_payload,
 )
 from _report import report  # noqa: E402
@@ -103,9 +103,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 @pytest.mark.bench
 def test_bench_dev_reload() -> None:
-    executable = find_mosquitto()
-    if executable is None:
-        pytest.skip("mosquitto is not installed")
+    executable = require_mosquitto()
     with tempfile.TemporaryDirectory(prefix="bench-dev-") as tmp:
         broker = MosquittoBroker(executable, Path(tmp))
         broker.start()

@@ -17,16 +17,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from _broker import Collector, MosquittoBroker, find_mosquitto, free_port, port_open
+from _broker import Collector, MosquittoBroker, free_port, port_open, require_mosquitto
 
 __all__ = [
     "Collector",
     "DevProcess",
     "MosquittoBroker",
-    "find_mosquitto",
     "free_port",
     "make_project",
     "port_open",
+    "require_mosquitto",
     "set_payload",
     "set_interval",
 ]

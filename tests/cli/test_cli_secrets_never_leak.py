@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _apps import AppProcess, finish
-from _broker import Collector, MosquittoBroker, find_mosquitto
+from _broker import Collector, MosquittoBroker, require_mosquitto
 
 CANARY = "CANARY-9d2e-s3cr3t"
 MASK = "**********"
@@ -159,10 +159,7 @@ def test_a_settings_error_names_the_key_but_not_the_credentials(project: Path) -
 
 
 async def test_cosactl_run_logs_and_publishes_no_secret(project: Path, tmp_path: Path) -> None:
-    executable = find_mosquitto()
-    if executable is None:
-        pytest.fail("mosquitto is needed: apt-get install -y mosquitto", pytrace=False)
-    broker = MosquittoBroker(executable, tmp_path)
+    broker = MosquittoBroker(require_mosquitto(), tmp_path)
     broker.start()
     dotenv = project / ".env"
     original = dotenv.read_text()

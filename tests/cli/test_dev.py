@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _devsession import (
     Collector,
     DevProcess,
-    find_mosquitto,
     free_port,
     make_project,
     port_open,
+    require_mosquitto,
     set_interval,
     set_payload,
 )
@@ -43,13 +43,6 @@ def _version(payload: str) -> object:
         return json.loads(payload).get("version")
     except (ValueError, AttributeError):
         return None
-
-
-def _need_mosquitto() -> None:
-    if find_mosquitto() is None:
-        if os.environ.get("COSALETTE_SKIP_BROKER", "") not in ("", "0"):
-            pytest.skip("mosquitto not installed and COSALETTE_SKIP_BROKER=1")
-        pytest.fail("mosquitto is needed: apt-get install -y mosquitto", pytrace=False)
 
 
 @pytest.fixture
@@ -88,7 +81,7 @@ async def _gaps(collector: Collector, count: int, timeout: float) -> list[float]
 def test_dev_reloads_keeps_the_old_version_on_errors_and_leaves_nothing(
     project: Path, session_port: int, cleanup: list[DevProcess]
 ) -> None:
-    _need_mosquitto()
+    require_mosquitto()
     set_payload(project, '{"value": 0, "version": 1}')
     dev = DevProcess(project, env={"COSACTL_DEV_BROKER": "mosquitto"})
     cleanup.append(dev)
@@ -202,7 +195,7 @@ def test_dev_uses_an_existing_broker_given_by_url(
 def test_a_killed_dev_leaves_no_child_and_no_broker(
     project: Path, session_port: int, cleanup: list[DevProcess], tmp_path: Path
 ) -> None:
-    _need_mosquitto()
+    require_mosquitto()
     temp = tmp_path / "temp"
     temp.mkdir()
     dev = DevProcess(project, env={"COSACTL_DEV_BROKER": "mosquitto", "TMPDIR": str(temp)})

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _apps import AppProcess, finish
-from _broker import Collector, MosquittoBroker, find_mosquitto
+from _broker import Collector, MosquittoBroker, require_mosquitto
 
 USER_COMMENT = "# my own note: the meter is in the cellar\n"
 ASYNCAPI_SCHEMA = (
@@ -154,10 +154,7 @@ def test_manifest_check_is_a_ci_gate(project: Path, tmp_path: Path) -> None:
 async def test_run_dry_run_publishes_telemetry_answers_commands_and_announces(
     project: Path, tmp_path: Path
 ) -> None:
-    mosquitto = find_mosquitto()
-    if mosquitto is None:
-        pytest.fail("mosquitto is needed: apt-get install -y mosquitto", pytrace=False)
-    broker = MosquittoBroker(mosquitto, tmp_path)
+    broker = MosquittoBroker(require_mosquitto(), tmp_path)
     broker.start()
     try:
         async with Collector(broker.host, broker.port) as seen:
