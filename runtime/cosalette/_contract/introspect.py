@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cosalette._contract.manifest import describe_adapters, describe_interval, describe_repr
+from cosalette._contract.values import describe_adapters, describe_interval, describe_repr
 from cosalette._di.plan import callable_label, type_label
 
 if TYPE_CHECKING:

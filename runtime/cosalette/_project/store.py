@@ -139,7 +139,7 @@ def _shown_path(path: Path, root: Path) -> str:
 def project_store_entry(app: Any, root: Path) -> dict[str, Any] | None:
     """The manifest's ``store`` entry for a project: a path inside the project is relative to
     *root*, and the App's default store shows the rule that finds its file, not the file."""
-    from cosalette._contract.manifest import describe_store
+    from cosalette._contract.values import describe_store
 
     described = app.describe()
     store = described.store

@@ -14,7 +14,7 @@ from _option_records import Options, with_options
 from pydantic import BaseModel
 
 import cosalette
-from cosalette._contract.manifest import describe_schedule
+from cosalette._contract.values import describe_schedule
 from cosalette.project import build_manifest, format_manifest_table, manifest_to_json
 from cosalette.testing import make_settings
 
