@@ -4,6 +4,10 @@ Both views read the project's MQTT traffic (``{prefix}/#``, observed by :func:`o
 a :class:`Board`: one row per device with its last state, age, publishes, errors and
 availability, plus the last reload. A stream (a device the heartbeat reports with ``dropped``)
 shows its items per second (messages under ``{prefix}/{stream}/``) and drops instead.
+
+``cosactl watch`` shows the same views for a production broker: :func:`follow` is the reading
+loop both share (a client factory, a notice per outage, reconnects), and a board may follow
+one device only (``Board.only``).
 """
 
 from __future__ import annotations
@@ -16,12 +20,27 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, Literal, Protocol, TextIO
 
 from cosalette._topics import AVAILABILITY, ERROR, STATE, STATUS, split_topic
 
-__all__ = ["Board", "LiveView", "PlainView", "Reload", "make_view", "observe"]
+if TYPE_CHECKING:
+    import aiomqtt
+
+__all__ = [
+    "Board",
+    "ClientFactory",
+    "Link",
+    "LiveView",
+    "MessageSink",
+    "PlainView",
+    "Reload",
+    "follow",
+    "make_view",
+    "observe",
+]
 
 FRAME_INTERVAL = 0.2  # at most five redraws a second
 RATE_WINDOW = 5.0  # items/s of a stream: its messages over the last five seconds
@@ -100,8 +119,13 @@ class Board:
     prefix: str
     devices: dict[str, DeviceRow] = field(default_factory=dict)
     status: str = "-"
+    heartbeat_at: float | None = None
+    """When the last live (not retained) heartbeat arrived."""
     app_errors: int = 0
     last_reload: Reload | None = None
+    only: str | None = None
+    """Follow this device only (and its sub-entities): other devices' messages and the app's
+    error topic (it repeats every device's errors) are ignored; the heartbeat is kept."""
 
     def row(self, name: str) -> DeviceRow:
         """The row of *name*, created on first sight."""
@@ -109,6 +133,29 @@ class Board:
         if found is None:
             found = self.devices[name] = DeviceRow(name)
         return found
+
+    def device_of(self, topic: str) -> str | None:
+        """The row *topic* belongs to (``(app)`` for the root device, a stream's name for its
+        items), or ``None`` for the app's own topics and topics no row shows."""
+        parts = split_topic(self.prefix, topic)
+        if parts is None:
+            return None
+        device, kind = parts
+        if kind not in (STATE, AVAILABILITY, ERROR):
+            return self._stream_of(topic)
+        if not device and kind == ERROR:
+            return None
+        return device or ROOT
+
+    def follows(self, topic: str) -> bool:
+        """Whether *topic* is shown under :attr:`only` (always true without it)."""
+        if self.only is None:
+            return True
+        parts = split_topic(self.prefix, topic)
+        if parts is not None and parts == ("", STATUS):
+            return True
+        name = self.device_of(topic)
+        return name is not None and (name == self.only or name.startswith(self.only + "/"))
 
     def on_message(self, topic: str, payload: str, retain: bool, now: float) -> str | None:
         """Record one message; returns ``"state"``, ``"error"``... or ``None`` when ignored."""
@@ -118,8 +165,12 @@ class Board:
         device, kind = parts
         if not device and kind == STATUS:
             self.status = "offline" if payload == "offline" else "online"
+            if not retain and payload != "offline":
+                self.heartbeat_at = now
             self._heartbeat(payload)
             return "status"
+        if not self.follows(topic):
+            return None
         if not device and kind == ERROR:
             self.app_errors += 0 if retain else 1
             return "error"
@@ -155,7 +206,8 @@ class Board:
             return
         for name, info in devices.items():
             dropped = info.get("dropped") if isinstance(info, dict) else None
-            if isinstance(dropped, int) and isinstance(name, str):
+            followed = self.only is None or name == self.only
+            if isinstance(dropped, int) and isinstance(name, str) and followed:
                 row = self.row(name)
                 row.stream, row.dropped = True, dropped
 
@@ -272,6 +324,8 @@ class LiveView(PlainView):
         name_w = min(max([6, *(len(r.name) for r in rows)]), 28)
         state_w = max(width - name_w - 30, 10)
         status = board.status + (f", {board.app_errors} app errors" if board.app_errors else "")
+        if board.heartbeat_at is not None and board.status == "online":
+            status += f", heartbeat {_age(now, board.heartbeat_at)} ago"
         lines = [f"\x1b[1m{_shorten(self.header + ' · app ' + status, width)}\x1b[0m"]
         lines.append(
             f"{'DEVICE':<{name_w}} {'STATE':<{state_w}} {'AGE':>6} {'PUB':>5} {'ERR':>4}  AVAIL"
@@ -290,13 +344,18 @@ class LiveView(PlainView):
                 f"{color}{avail}\x1b[0m"
             )
         if not rows:
-            lines.append("(no device has published yet)")
-        reload = board.last_reload
-        summary = reload.summary() if reload else "starting..."
-        red = reload is not None and reload.error is not None
+            idle = f"waiting for {board.only}" if board.only else "no device has published yet"
+            lines.append(f"({idle})")
+        summary, red = self.status_line()
         lines.append(("\x1b[31m" if red else "") + _shorten(summary, width) + "\x1b[0m")
         lines.append("\x1b[2mCtrl-C stops the session\x1b[0m")
         return lines
+
+    def status_line(self) -> tuple[str, bool]:
+        """The line under the rows and whether it is an error (red): the last reload."""
+        reload = self.board.last_reload
+        summary = reload.summary() if reload else "starting..."
+        return summary, reload is not None and reload.error is not None
 
     def render(self) -> None:
         """Redraw: clear the old table, print pending lines, draw the table."""
@@ -334,6 +393,72 @@ def make_view(prefix: str, header: str, *, live: bool) -> PlainView:
     return PlainView(prefix)
 
 
+class MessageSink(Protocol):
+    """What :func:`follow` feeds: a view (or anything with ``message``)."""
+
+    def message(self, topic: str, payload: str, retain: bool) -> None:
+        """One message on the subscription."""
+
+
+ClientFactory = Callable[[], "tuple[aiomqtt.Client, str]"]
+"""A fresh, unentered client for the next attempt and the ``host:port`` it connects to."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A change of :func:`follow`'s connection, reported once per change.
+
+    ``connected`` (subscribed), ``unreachable`` (the first failed attempt of an outage that
+    began before any session) or ``lost`` (the session ended; *error* says why).
+    """
+
+    kind: Literal["connected", "unreachable", "lost"]
+    where: str
+    error: Exception | None = None
+
+
+def _text(payload: object) -> str:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload).decode("utf-8", errors="replace")
+    return "" if payload is None else str(payload)
+
+
+async def follow(
+    sink: MessageSink,
+    connect: ClientFactory,
+    *,
+    topic: str,
+    on_link: Callable[[Link], None],
+    retry: Callable[[int], float] = lambda attempt: 1.0,
+) -> None:
+    """Subscribe to *topic* and feed every message into *sink*, reconnecting until cancelled.
+
+    Only subscribes: nothing is ever published. *on_link* hears of each connect and of the
+    first failure of each outage (not of every retry); *retry* gives the delay before attempt
+    *n* (0, 1, ...) of an outage.
+    """
+    import aiomqtt
+
+    attempt = 0
+    had_session = False
+    while True:
+        client, where = connect()
+        try:
+            async with client:
+                await client.subscribe(topic, qos=1)
+                attempt, had_session = 0, True
+                on_link(Link("connected", where))
+                async for message in client.messages:
+                    sink.message(message.topic.value, _text(message.payload), message.retain)
+            raise aiomqtt.MqttError("the broker ended the session")
+        except aiomqtt.MqttError as exc:
+            if attempt == 0:
+                on_link(Link("lost" if had_session else "unreachable", where, exc))
+            had_session = False
+            await asyncio.sleep(retry(attempt))
+            attempt += 1
+
+
 async def observe(
     view: PlainView,
     host: str,
@@ -346,23 +471,15 @@ async def observe(
     import aiomqtt
 
     identifier = f"cosactl-dev-{secrets.token_hex(4)}"
-    complained = False
-    while True:
-        try:
-            async with aiomqtt.Client(
-                host, port, identifier=identifier, username=username, password=password
-            ) as client:
-                await client.subscribe(f"{view.board.prefix}/#", qos=1)
-                complained = False
-                async for message in client.messages:
-                    payload = message.payload
-                    if isinstance(payload, bytes | bytearray):
-                        text = bytes(payload).decode("utf-8", errors="replace")
-                    else:
-                        text = "" if payload is None else str(payload)
-                    view.message(message.topic.value, text, message.retain)
-        except aiomqtt.MqttError as exc:
-            if not complained:
-                view.problem(f"live view: cannot read {host}:{port} ({exc}); retrying")
-                complained = True
-            await asyncio.sleep(1.0)
+
+    def connect() -> tuple[aiomqtt.Client, str]:
+        client = aiomqtt.Client(
+            host, port, identifier=identifier, username=username, password=password
+        )
+        return client, f"{host}:{port}"
+
+    def on_link(link: Link) -> None:
+        if link.error is not None:
+            view.problem(f"live view: cannot read {link.where} ({link.error}); retrying")
+
+    await follow(view, connect, topic=f"{view.board.prefix}/#", on_link=on_link)
