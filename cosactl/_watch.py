@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cosactl.devserver.live import ROOT, Link, LiveView, PlainView, follow
+from cosactl.devserver.follow import Link, follow
+from cosactl.devserver.live import ROOT, LiveView, PlainView
 
 if TYPE_CHECKING:
     import aiomqtt

@@ -5,9 +5,9 @@ a :class:`Board`: one row per device with its last state, age, publishes, errors
 availability, plus the last reload. A stream (a device the heartbeat reports with ``dropped``)
 shows its items per second (messages under ``{prefix}/{stream}/``) and drops instead.
 
-``cosactl watch`` shows the same views for a production broker: :func:`follow` is the reading
-loop both share (a client factory, a notice per outage, reconnects), and a board may follow
-one device only (``Board.only``).
+``cosactl watch`` shows the same views for a production broker (the reading loop both share is
+:func:`cosactl.devserver.follow.follow`), and a board may follow one device only
+(``Board.only``).
 """
 
 from __future__ import annotations
@@ -16,31 +16,18 @@ import asyncio
 import collections
 import contextlib
 import json
-import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cosalette._topics import AVAILABILITY, ERROR, STATE, STATUS, split_topic
 
 if TYPE_CHECKING:
-    import aiomqtt
+    pass
 
-__all__ = [
-    "Board",
-    "ClientFactory",
-    "Link",
-    "LiveView",
-    "MessageSink",
-    "PlainView",
-    "Reload",
-    "follow",
-    "make_view",
-    "observe",
-]
+__all__ = ["Board", "LiveView", "PlainView", "Reload", "make_view"]
 
 FRAME_INTERVAL = 0.2  # at most five redraws a second
 RATE_WINDOW = 5.0  # items/s of a stream: its messages over the last five seconds
@@ -391,95 +378,3 @@ def make_view(prefix: str, header: str, *, live: bool) -> PlainView:
     if live and sys.stdout.isatty():
         return LiveView(prefix, header)
     return PlainView(prefix)
-
-
-class MessageSink(Protocol):
-    """What :func:`follow` feeds: a view (or anything with ``message``)."""
-
-    def message(self, topic: str, payload: str, retain: bool) -> None:
-        """One message on the subscription."""
-
-
-ClientFactory = Callable[[], "tuple[aiomqtt.Client, str]"]
-"""A fresh, unentered client for the next attempt and the ``host:port`` it connects to."""
-
-
-@dataclass(frozen=True)
-class Link:
-    """A change of :func:`follow`'s connection, reported once per change.
-
-    ``connected`` (subscribed), ``unreachable`` (the first failed attempt of an outage that
-    began before any session) or ``lost`` (the session ended; *error* says why).
-    """
-
-    kind: Literal["connected", "unreachable", "lost"]
-    where: str
-    error: Exception | None = None
-
-
-def _text(payload: object) -> str:
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload).decode("utf-8", errors="replace")
-    return "" if payload is None else str(payload)
-
-
-async def follow(
-    sink: MessageSink,
-    connect: ClientFactory,
-    *,
-    topic: str,
-    on_link: Callable[[Link], None],
-    retry: Callable[[int], float] = lambda attempt: 1.0,
-) -> None:
-    """Subscribe to *topic* and feed every message into *sink*, reconnecting until cancelled.
-
-    Only subscribes: nothing is ever published. *on_link* hears of each connect and of the
-    first failure of each outage (not of every retry); *retry* gives the delay before attempt
-    *n* (0, 1, ...) of an outage.
-    """
-    import aiomqtt
-
-    attempt = 0
-    had_session = False
-    while True:
-        client, where = connect()
-        try:
-            async with client:
-                await client.subscribe(topic, qos=1)
-                attempt, had_session = 0, True
-                on_link(Link("connected", where))
-                async for message in client.messages:
-                    sink.message(message.topic.value, _text(message.payload), message.retain)
-            raise aiomqtt.MqttError("the broker ended the session")
-        except aiomqtt.MqttError as exc:
-            if attempt == 0:
-                on_link(Link("lost" if had_session else "unreachable", where, exc))
-            had_session = False
-            await asyncio.sleep(retry(attempt))
-            attempt += 1
-
-
-async def observe(
-    view: PlainView,
-    host: str,
-    port: int,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-) -> None:
-    """Feed every message under the view's prefix into it, reconnecting until cancelled."""
-    import aiomqtt
-
-    identifier = f"cosactl-dev-{secrets.token_hex(4)}"
-
-    def connect() -> tuple[aiomqtt.Client, str]:
-        client = aiomqtt.Client(
-            host, port, identifier=identifier, username=username, password=password
-        )
-        return client, f"{host}:{port}"
-
-    def on_link(link: Link) -> None:
-        if link.error is not None:
-            view.problem(f"live view: cannot read {link.where} ({link.error}); retrying")
-
-    await follow(view, connect, topic=f"{view.board.prefix}/#", on_link=on_link)

@@ -22,7 +22,8 @@ from typing import Any
 
 from cosactl.devserver.broker import Broker
 from cosactl.devserver.config import ChangeFilter, DevOptions, ProjectConfig
-from cosactl.devserver.live import PlainView, Reload, observe
+from cosactl.devserver.follow import observe
+from cosactl.devserver.live import PlainView, Reload
 from cosactl.devserver.store import session_store_file
 from cosactl.devserver.waiting import notice_while_waiting, still_loading
 from cosactl.devserver.worker import Zygote
