@@ -17,6 +17,8 @@ from typing import Any
 
 from cosactl._edit import Change, GenerateError, app_name, write_atomic
 from cosactl._errors import EXIT_PROJECT, EXIT_REFUSED
+from cosalette._names import env_prefix_for
+from cosalette._stop_timing import STOP_LIMIT
 
 __all__ = [
     "RUNTIME_STOP_LIMIT",
@@ -25,7 +27,6 @@ __all__ = [
     "DeployError",
     "ProjectFacts",
     "apply_changes",
-    "env_prefix",
     "project_facts",
     "stop_timeout",
 ]
@@ -34,10 +35,7 @@ DeployError = GenerateError
 
 _UNIT_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 STOP_MARGIN = 5  # seconds beyond the runtime's own teardown limit before a hard kill
-# TEARDOWN_GRACE + TEARDOWN_MARGIN of cosalette._wiring.teardown, the longest a stop takes
-# before the runtime's watchdog ends the process (the tests compare them; importing the
-# module would load the whole runtime)
-RUNTIME_STOP_LIMIT = 10.0
+RUNTIME_STOP_LIMIT = STOP_LIMIT  # the longest a stop takes before the watchdog ends it
 
 
 @dataclass(frozen=True)
@@ -79,12 +77,6 @@ def stop_timeout() -> int:
     return int(RUNTIME_STOP_LIMIT + 0.999) + STOP_MARGIN
 
 
-def env_prefix(app: str) -> str:
-    """``gas2mqtt`` → ``GAS2MQTT_``, as ``cosalette._project.settings_model.env_prefix_for``
-    (not imported: pydantic-settings alone takes most of a second; the tests compare them)."""
-    return re.sub(r"[^A-Za-z0-9]", "_", app).upper() + "_"
-
-
 def project_facts(root: Path) -> ProjectFacts:
     """Read the facts from *root*'s settings.toml (no project code is imported)."""
     from cosalette._project.errors import ProjectError
@@ -121,7 +113,7 @@ def project_facts(root: Path) -> ProjectFacts:
     return ProjectFacts(
         root=root,
         app=app,
-        env_prefix=env_prefix(app),
+        env_prefix=env_prefix_for(app),
         store_variable=store_path_variable(app),
         backend=backend,
         store_file=store_file,

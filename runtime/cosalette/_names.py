@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _FORBIDDEN = frozenset("+#/\x00")
 
 
@@ -47,3 +49,9 @@ def validate_sub_entity(name: str) -> str:
         reserved = ", ".join(sorted(RESERVED_SUB_NAMES))
         raise ValueError(f"Sub-entity name {name!r} is reserved (reserved: {reserved})")
     return name
+
+
+def env_prefix_for(app_name: str) -> str:
+    """``gas2mqtt`` → ``GAS2MQTT_``: the environment prefix of an app's settings (upper case,
+    every other character an underscore)."""
+    return re.sub(r"[^A-Za-z0-9]", "_", app_name).upper() + "_"

@@ -21,7 +21,7 @@ import yaml
 from _cli import cosactl, snapshot
 from _dockerfile_lint import build_context, lint
 
-from cosactl._deploy import RUNTIME_STOP_LIMIT, env_prefix
+from cosactl._deploy import RUNTIME_STOP_LIMIT
 
 SECRET = "pa55-w0rd-that-must-not-leak"
 UNITS = ("demo.service", "demo-health.service", "demo-health.timer")
@@ -372,12 +372,3 @@ def test_outside_a_project_is_refused(tmp_path: Path) -> None:
     result = cosactl("deploy", "docker", cwd=tmp_path)
     assert result.returncode == 5
     assert "not inside a cosalette project" in result.stderr
-
-
-def test_constants_match_the_runtime() -> None:
-    from cosalette._project.settings_model import env_prefix_for
-    from cosalette._wiring.teardown import TEARDOWN_GRACE, TEARDOWN_MARGIN
-
-    assert TEARDOWN_GRACE + TEARDOWN_MARGIN == RUNTIME_STOP_LIMIT
-    for name in ("demo", "gas2mqtt", "my-app.x"):
-        assert env_prefix(name) == env_prefix_for(name)

@@ -15,7 +15,7 @@ import pytest
 from _apps import AppProcess, finish, purge_retained, start_app
 from _broker import Collector, MosquittoBroker
 
-from cosalette._wiring.teardown import TEARDOWN_GRACE, TEARDOWN_MARGIN
+from cosalette._stop_timing import TEARDOWN_GRACE, TEARDOWN_MARGIN
 
 DEADLINE = TEARDOWN_GRACE + TEARDOWN_MARGIN
 """No teardown outlives this many seconds after the first signal."""

@@ -37,7 +37,7 @@ def run_app(
     from cosalette._logging import configure_logging, register_secret
     from cosalette._settings import SettingsError, load_settings
     from cosalette._shutdown import ProcessShutdown
-    from cosalette._wiring.teardown import CANCEL_GRACE, TEARDOWN_GRACE, TEARDOWN_MARGIN
+    from cosalette._stop_timing import CANCEL_GRACE, TEARDOWN_GRACE, TEARDOWN_MARGIN
 
     try:
         resolved = settings if settings is not None else load_settings(app.settings_class)

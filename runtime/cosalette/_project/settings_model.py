@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from cosalette._names import validate_mqtt_name
+from cosalette._names import env_prefix_for, validate_mqtt_name
 from cosalette._project.errors import ProjectError, display_path
 from cosalette._project.markers import DeviceConfig
 from cosalette._settings import Settings, load_settings
@@ -155,11 +155,6 @@ def check_top_level_tables(
             file=path,
             line=toml_key_line(text, (key,)),
         )
-
-
-def env_prefix_for(app_name: str) -> str:
-    """``gas2mqtt`` → ``GAS2MQTT_``: upper case, every other character an underscore."""
-    return re.sub(r"[^A-Za-z0-9]", "_", app_name).upper() + "_"
 
 
 def _class_name(app_name: str) -> str:

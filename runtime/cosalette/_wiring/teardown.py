@@ -17,6 +17,7 @@ from typing import Any
 
 from cosalette._app.registration import ResolvedRegistrations
 from cosalette._runners.fifo import EntityQueue
+from cosalette._stop_timing import CANCEL_GRACE, TEARDOWN_GRACE, TEARDOWN_MARGIN
 from cosalette._wiring.builder import Wiring
 
 __all__ = [
@@ -28,13 +29,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("cosalette")
-
-TEARDOWN_GRACE = 5.0
-"""Seconds the handlers get to finish once shutdown is requested."""
-CANCEL_GRACE = 1.0
-"""Seconds a cancelled handler gets to end before it is abandoned."""
-TEARDOWN_MARGIN = 5.0
-"""Seconds the rest of teardown may take (offline status, lifespan, adapters, disconnect)."""
 
 
 def handler_label(regs: ResolvedRegistrations, kind: str, name: str) -> str:
