@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,8 +245,21 @@ def _tomlkit_append(text: str, name: str, fragment: str) -> str | None:
     return tomlkit.dumps(doc)
 
 
-def record_change(root: Path, archetype: str, name: str, opts: Mapping[str, Any]) -> Change | None:
-    """Note the add and its options in .cosactl.json, if the project has one."""
+def record_change(
+    root: Path,
+    archetype: str,
+    name: str,
+    opts: Mapping[str, Any],
+    changes: Sequence[Change] = (),
+) -> Change | None:
+    """Note the add in .cosactl.json, if the project has one: its options, the files it creates
+    (path → sha256 of the text written) and the ``[devices.<name>]`` section it inserts, so
+    `cosactl remove` can undo exactly that.
+
+    Running the same add again keeps what the first one recorded: files it finds identical,
+    overwrites with ``--force`` or leaves alone (an adapter it created, now used as it is), and
+    a section it finds already there.
+    """
     path = root / RECORD
     if not path.is_file():
         return None
@@ -255,13 +269,80 @@ def record_change(root: Path, archetype: str, name: str, opts: Mapping[str, Any]
         return None
     if not isinstance(data, dict):
         return None
-    entry = {"archetype": archetype, "name": name, "options": dict(sorted(opts.items()))}
     added = [e for e in data.get("added", []) if isinstance(e, dict)]
     same = [e for e in added if (e.get("archetype"), e.get("name")) == (archetype, name)]
+    before = same[-1] if same else {}
+    recorded = before.get("files")
+    known: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    files: dict[str, str] = {}
+    section: dict[str, Any] | None = None
+    for change in changes:
+        if change.path == "settings.toml" and change.action == "update":
+            section = _section_record(root, name, change.content or "")
+        elif change.path == "settings.toml" and change.action == "exists":
+            section = before.get("settings") if isinstance(before.get("settings"), dict) else None
+        elif change.action == "create" or (change.action == "conflict" and change.path in known):
+            files[change.path] = sha256_text(change.content or "")
+        elif change.action == "identical" and isinstance(known.get(change.path), str):
+            files[change.path] = known[change.path]
+    planned = {change.path for change in changes}
+    for rel, digest in known.items():  # e.g. the adapter it created, used as it is this time
+        if rel not in planned and isinstance(digest, str):
+            files[rel] = digest
+    entry = {
+        "archetype": archetype,
+        "name": name,
+        "options": dict(sorted(opts.items())),
+        "files": dict(sorted(files.items())),
+        "settings": section,
+    }
     if same == [entry]:
         return None
     data["added"] = [e for e in added if e not in same] + [entry]
     return Change("update", RECORD, content=json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def sha256_text(text: str) -> str:
+    """The sha256 of *text* as written to disk (UTF-8, newlines as they are)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _common(a: str, b: str) -> int:
+    """The length of the longest common prefix of *a* and *b*."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _section_record(root: Path, name: str, new_text: str) -> dict[str, Any]:
+    """What inserting ``[devices.<name>]`` added to settings.toml: the section's sha256 and the
+    blank lines inserted before (``before``) and after (``after``) it; ``None`` for both when
+    the edit was not a pure insertion (tomlkit's fallback)."""
+    old = (root / "settings.toml").read_bytes().decode("utf-8")
+    n = len(new_text) - len(old)
+    prefix = _common(old, new_text)
+    suffix = _common(old[::-1], new_text[::-1])
+    header = f"[devices.{name}]"
+    for split in range(max(0, len(old) - suffix), min(prefix, len(old)) + 1):
+        if n <= 0 or (0 < split < len(old) and old[split - 1] != "\n"):  # at a line's start
+            continue
+        if new_text[:split] != old[:split] or new_text[split + n :] != old[split:]:
+            continue
+        inserted = new_text[split : split + n]
+        at = inserted.find(header)
+        rest = inserted[at:]
+        tail = rest[len(rest.rstrip("\r\n")) :]
+        if at < 0 or not tail or inserted[:at].strip():
+            continue  # the section must be whole lines, with only blank lines around it
+        ending = "\r\n" if tail.startswith("\r\n") else "\n"
+        body = rest[: len(rest) - len(tail)] + ending
+        post = tail[len(ending) :]
+        if not post.strip():
+            return {"sha256": sha256_text(body), "before": inserted[:at], "after": post}
+    return {"sha256": None, "before": None, "after": None}
 
 
 def write_atomic(path: Path, text: str) -> None:

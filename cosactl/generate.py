@@ -176,14 +176,11 @@ def create_project(
     if answers.pop("project_slug", slug) != slug:
         raise GenerateError("project_slug is the NAME argument; do not set it twice", EXIT_USAGE)
     from cookiecutter.exceptions import CookiecutterException
-    from cookiecutter.generate import generate_context, generate_files
-    from cookiecutter.prompt import prompt_for_config
+    from cookiecutter.generate import generate_files
 
     template = template_dir()
     overrides = {"project_name": slug, **answers, "project_slug": slug}
-    context = generate_context(str(template / "cookiecutter.json"), extra_context=overrides)
-    context["cookiecutter"].update(prompt_for_config(context, no_input=True))
-    context["cookiecutter"]["mqtt_port"] = int(context["cookiecutter"]["mqtt_port"])
+    context = template_context(template, overrides)
     parent.mkdir(parents=True, exist_ok=True)
     try:
         out = Path(
@@ -201,7 +198,8 @@ def create_project(
             )
         )
         tomllib.loads((out / "settings.toml").read_text("utf-8"))
-    except (CookiecutterException, tomllib.TOMLDecodeError, OSError) as exc:
+        _record_base(out)
+    except (CookiecutterException, ValueError, OSError) as exc:
         if target.is_dir():
             shutil.rmtree(target)
             if existed:
@@ -211,6 +209,29 @@ def create_project(
         for found in list(out.rglob(cache)):
             shutil.rmtree(found, ignore_errors=True)
     return out
+
+
+def template_context(template: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The cookiecutter context of *template* with *overrides* as answers (never prompts)."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    context: dict[str, Any] = generate_context(
+        str(template / "cookiecutter.json"), extra_context=dict(overrides)
+    )
+    context["cookiecutter"].update(prompt_for_config(context, no_input=True))
+    if "mqtt_port" in context["cookiecutter"]:
+        context["cookiecutter"]["mqtt_port"] = int(context["cookiecutter"]["mqtt_port"])
+    return context
+
+
+def _record_base(project: Path) -> None:
+    """Keep the pristine rendering in .cosactl.json: the base `cosactl update` merges from."""
+    from cosactl._update.base import RECORD, read_tree, with_base
+
+    record = project / RECORD
+    if record.is_file():
+        write_atomic(record, with_base(record.read_text("utf-8"), read_tree(project)))
 
 
 # --------------------------------------------------------------------------- cosactl add
@@ -314,8 +335,7 @@ def plan_add(
         raise GenerateError(f"unknown archetype {archetype!r}", EXIT_USAGE)
     check_name(name, f"{archetype} name")
     opts = _check_options(archetype, options, name)
-    folder = FOLDER.get(archetype, "devices")
-    module = f"{folder}/{name}.py"
+    module = f"{FOLDER.get(archetype, 'devices')}/{name}.py"
     if archetype in DEVICE_ARCHETYPES:
         where = registered_names(root).get(name)
         if where is not None and not where.startswith(f"{module}:"):
@@ -323,7 +343,28 @@ def plan_add(
                 f"the name {name!r} is already registered at {where}; choose another name",
                 EXIT_REFUSED,
             )
+    files, fragment = render_add(root, archetype, name, opts)
+    changes = [file_change(root, rel, text) for rel, text in files.items()]
+    if fragment is not None:
+        changes.append(settings_change(root, name, fragment))
+    record = record_change(root, archetype, name, opts, changes)
+    if record is not None:
+        changes.append(record)
+    return AddPlan(root, archetype, name, tuple(changes))
+
+
+def render_add(
+    root: Path,
+    archetype: str,
+    name: str,
+    opts: Mapping[str, Any],
+    absent: frozenset[str] = frozenset(),
+) -> tuple[dict[str, str], str | None]:
+    """The files an add of checked *opts* writes (relative path → text; an adapter it creates
+    too) and its settings.toml fragment. Files in *absent* are rendered as if missing
+    (``cosactl remove`` re-renders what an add created)."""
     app = app_name(root)
+    module = f"{FOLDER.get(archetype, 'devices')}/{name}.py"
     adapter: dict[str, str] | None = None
     files: dict[str, str] = {}
     skip: set[str] = set()
@@ -332,12 +373,12 @@ def plan_add(
         port_path = root / "adapters" / f"{port_name}.py"
         port_class = camel(port_name)
         adapter = {"module": port_name, "class_name": port_class, "fake": f"Fake{port_class}"}
-        if port_path.is_file():
+        if port_path.is_file() and f"adapters/{port_name}.py" not in absent:
             adapter = stream_port_of(port_path, port_name, module)
             skip.add(f"adapters/{port_name}.py")
     elif "adapter" in opts:
         adapter_path = root / "adapters" / f"{opts['adapter']}.py"
-        if adapter_path.is_file():
+        if adapter_path.is_file() and f"adapters/{opts['adapter']}.py" not in absent:
             adapter = port_of(adapter_path, opts["adapter"])
         else:
             port_name = opts["adapter"]
@@ -366,13 +407,7 @@ def plan_add(
     files.update(_render_snippet(archetype, context))
     files = {rel: text for rel, text in files.items() if rel not in skip}
     fragment = files.pop("settings.toml", None)
-    changes = [file_change(root, rel, text) for rel, text in files.items()]
-    if fragment is not None:
-        changes.append(settings_change(root, name, fragment))
-    record = record_change(root, archetype, name, opts)
-    if record is not None:
-        changes.append(record)
-    return AddPlan(root, archetype, name, tuple(changes))
+    return files, fragment
 
 
 def apply_plan(plan: AddPlan, force: bool = False, pretend: bool = False) -> tuple[Change, ...]:

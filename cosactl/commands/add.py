@@ -84,6 +84,7 @@ def add(
     [devices.NAME] section to settings.toml (your comments and formatting stay as they are).
     Running the same add again changes nothing. A file that exists and differs is refused
     with a diff unless --force; a name already used by another device is refused.
+    .cosactl.json records what the add created: `cosactl remove NAME` undoes it.
 
     \b
     Examples:

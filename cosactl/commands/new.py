@@ -47,7 +47,8 @@ def new(name: str, directory: str, no_input: bool, extra_context: tuple[str, ...
     NAME becomes the folder, the app name (the MQTT topic prefix) and the environment prefix
     (NAME_MQTT__HOST=...): lowercase letters, digits and underscores, starting with a letter.
     The folder gets settings.toml, .env.example, pyproject.toml, devices/, adapters/, routers/,
-    tests/, README.md, .gitignore and .cosactl.json (the template version and these answers).
+    tests/, README.md, .gitignore and .cosactl.json (the template version, these answers and the
+    pristine rendered files: the base `cosactl update` merges newer templates from).
 
     \b
     Example:

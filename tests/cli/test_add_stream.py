@@ -48,7 +48,17 @@ def test_add_stream_generates_a_tested_ruff_clean_stream(project: Path) -> None:
     assert "@adapter(StreamablePort[Reading], fake=True)" in adapters
     assert "[devices.scanner]" not in (project / "settings.toml").read_text()
     record = json.loads((project / ".cosactl.json").read_text())["added"]
-    assert record[-1] == {"archetype": "stream", "name": "scanner", "options": {"adapter": "ble"}}
+    assert {k: record[-1][k] for k in ("archetype", "name", "options", "settings")} == {
+        "archetype": "stream",
+        "name": "scanner",
+        "options": {"adapter": "ble"},
+        "settings": None,  # a stream has no [devices.scanner] section
+    }
+    assert sorted(record[-1]["files"]) == [
+        "adapters/ble.py",
+        "devices/scanner.py",
+        "tests/test_scanner.py",
+    ]
 
     tests = cosactl("test", "-q", "-p", "no:cacheprovider", cwd=project)
     assert tests.returncode == 0, tests.stdout + tests.stderr

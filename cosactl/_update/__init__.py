@@ -1,0 +1,1 @@
+"""`cosactl update`: re-applying a newer project template as a three-way merge."""
