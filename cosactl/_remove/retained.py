@@ -83,7 +83,7 @@ async def clear_retained(
     from cosalette._mqtt.nodes import broker_nodes
     from cosalette._mqtt.tool_client import tool_client
     from cosalette._schema.ha_discovery import slug
-    from cosalette._topics import topic_root
+    from cosalette._topics import probe_topic, topic_root
 
     root = topic_root(app_name, settings)
     base = f"{root}/{name}/"
@@ -98,7 +98,7 @@ async def clear_retained(
     try:
         async with client:
             messages = await asyncio.wait_for(
-                _scan(client, [f"{root}/{name}/#", configs], f"{root}/_meta/cosactl_remove"),
+                _scan(client, [f"{root}/{name}/#", configs], probe_topic(root)),
                 SCAN_TIMEOUT,
             )
             device = tuple(sorted(t for t in messages if t.startswith(base) or t == base[:-1]))

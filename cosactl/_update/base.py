@@ -106,7 +106,7 @@ def render_template(template: Path, answers: Mapping[str, Any]) -> tuple[dict[st
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.generate import generate_files
 
-    from cosactl.generate import template_context
+    from cosactl.new_project import template_context
 
     known = _questions(template)
     overrides = {k: v for k, v in answers.items() if k in known and k != "template_version"}

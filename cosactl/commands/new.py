@@ -55,8 +55,8 @@ def new(name: str, directory: str, no_input: bool, extra_context: tuple[str, ...
       cosactl new gas2mqtt -x description="Gas meter to MQTT" -x mqtt_host=broker.local
       cd gas2mqtt && cosactl test
     """
-    from cosactl.generate import (
-        GenerateError,
+    from cosactl._edit import GenerateError
+    from cosactl.new_project import (
         create_project,
         parse_pairs,
         project_target,

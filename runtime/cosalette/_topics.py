@@ -24,6 +24,7 @@ __all__ = [
     "STATUS",
     "DeviceTopics",
     "app_error_topic",
+    "probe_topic",
     "set_topic_targets",
     "split_topic",
     "status_topic",
@@ -66,6 +67,13 @@ LIVENESS = (
 def app_error_topic(prefix: str) -> str:
     """The topic every error of the app is published on."""
     return f"{prefix}/{ERROR}"
+
+
+def probe_topic(prefix: str) -> str:
+    """Where tools send a non-retained message to themselves with the app's credentials:
+    ``cosactl doctor``'s round trip, and the end-of-retained marker of ``cosactl remove``.
+    The generated ACLs grant it; nothing subscribes to it for long."""
+    return f"{prefix}/_meta/probe"
 
 
 class DeviceTopics:

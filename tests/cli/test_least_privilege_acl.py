@@ -165,3 +165,18 @@ async def test_a_bridge_works_under_its_acl_and_is_denied_outside_it(
         denied = [line for line in output.splitlines() if "denied publish to" in line]
         assert denied and all("gas2mqtt/rogue/state" in line for line in denied), output
         assert "refused subscription" not in output
+
+
+def test_doctor_passes_under_the_bridges_acl(project: Path, secured: AuthTlsBroker) -> None:
+    """The generated ACL grants what `cosactl doctor`'s round trip needs (the probe topic)."""
+    env = {
+        "GAS2MQTT_MQTT__HOST": secured.broker.host,
+        "GAS2MQTT_MQTT__PORT": str(secured.broker.port),
+        "GAS2MQTT_MQTT__USERNAME": "gas2mqtt",
+        "GAS2MQTT_MQTT__PASSWORD": BRIDGE_PASSWORD,
+    }
+    result = run_cosactl("doctor", cwd=project, env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gas2mqtt/_meta/probe" in result.stdout
+    assert BRIDGE_PASSWORD not in result.stdout + result.stderr

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from cosalette._schema.document import app_names
 from cosalette._schema.ha_discovery import channel_direction, slug
+from cosalette._topics import probe_topic
 
 __all__ = ["ACL_FORMATS", "AclPrincipal", "acl_principals", "render_acl"]
 
@@ -52,12 +53,14 @@ def _app_principal(doc: dict[str, Any], app: str, prefix: str) -> AclPrincipal:
         f"{app}/availability",
         f"{prefix}/+/{slug(app)}/+/config",
         f"{app}/_meta/discovery_sync",  # the bridge's marker when it looks for stale configs
+        probe_topic(app),  # cosactl doctor's round trip, cosactl remove's marker
     }
     subscribe = {
         "cosalette/schema/update",
         f"{prefix}/status",
         f"{prefix}/+/{slug(app)}/+/config",  # its own earlier configs, read once at start
         f"{app}/_meta/discovery_sync",
+        probe_topic(app),
     }
     for cid, channel in (doc.get("channels") or {}).items():
         address = channel.get("address")
