@@ -21,6 +21,12 @@ COMMANDS: dict[str, str] = {
     "run": "cosactl.commands.run:run",
     "test": "cosactl.commands.test:test",
     "manifest": "cosactl.commands.manifest:manifest",
+    "update": "cosactl.commands.update:update",
+    "remove": "cosactl.commands.remove:remove",
+    "watch": "cosactl.commands.watch:watch",
+    "doctor": "cosactl.commands.doctor:doctor",
+    "health": "cosactl.commands.health:health",
+    "deploy": "cosactl.commands.deploy:deploy",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -30,6 +36,12 @@ SHORT_HELP: dict[str, str] = {
     "run": "Run the project (production).",
     "test": "Run the project's tests.",
     "manifest": "Show every MQTT topic the project uses.",
+    "update": "Merge a newer project template into the project.",
+    "remove": "Undo an add: its files, settings section and record.",
+    "watch": "Show the live device table from the project's broker.",
+    "doctor": "Check a deployment: settings, adapters, store, broker.",
+    "health": "Exit non-zero when the running daemon is unhealthy.",
+    "deploy": "Write a systemd unit or a Dockerfile for the project.",
 }
 
 
@@ -40,6 +52,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "add": ("jinja2", "tomlkit"),
     "dev": ("watchfiles",),
     "test": ("pytest",),
+    "update": ("cookiecutter", "tomlkit"),
+    "remove": ("tomlkit",),
 }
 EXTRA = "cosalette[dev]"
 

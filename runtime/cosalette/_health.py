@@ -97,6 +97,15 @@ class HealthReporter:
         """Tracked devices and their status (read-only view)."""
         return self._devices
 
+    def statuses(self) -> dict[str, str]:
+        """Each device's status as the heartbeat knows it (``"ok"``, ``"error"``,
+        ``"circuit_open"``), and ``"unavailable"`` for a device announced offline."""
+        statuses = {name: status.status for name, status in self._devices.items()}
+        for name, online in self._online.items():
+            if not online:
+                statuses[name] = "unavailable"
+        return statuses
+
     async def publish_device_available(self, device: str, *, is_root: bool = False) -> None:
         """Publish retained ``"online"`` for *device* and mark it ``ok``."""
         if is_root:

@@ -21,6 +21,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -33,6 +34,11 @@ from pydantic_settings import (
 )
 
 from cosalette import _secrets
+from cosalette._health_check import (
+    DEFAULT_BROKER_UNREACHABLE_LIMIT,
+    DEFAULT_INTERVAL,
+    default_stale_after,
+)
 from cosalette._settings_file import (
     SettingsError,
     SettingsProblem,
@@ -43,6 +49,7 @@ from cosalette._settings_file import (
 
 __all__ = [
     "DEFAULT_SETTINGS_FILE",
+    "HealthSettings",
     "LoggingSettings",
     "MqttSettings",
     "SettingRef",
@@ -176,6 +183,61 @@ class HomeAssistantSettings(BaseModel):
         return value.rstrip("/")
 
 
+class HealthSettings(BaseModel):
+    """The health file a container's HEALTHCHECK or a service manager checks
+    (``cosactl health``, ``python -m cosalette health``)."""
+
+    enabled: Annotated[
+        bool,
+        _doc(
+            "Keep the health file fresh while the app runs. A run handed its MQTT client from "
+            "outside (the testing kit) writes it only when 'file' is set."
+        ),
+    ] = True
+    file: Annotated[
+        str,
+        _doc(
+            "Path of the health file (relative: to the app's working directory); empty means "
+            "'health.json' next to the default store (the folder of $<APP>_STORE_PATH, else "
+            "$XDG_STATE_HOME/<app>/, else ~/.local/state/<app>/)."
+        ),
+    ] = ""
+    interval: Annotated[
+        float, Field(gt=0, description="Seconds between two writes of the health file.")
+    ] = DEFAULT_INTERVAL
+    stale_after: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            description="The file counts as stale (the app hung or gone) when older than this, "
+            "s; unset means 3 x interval + 5.",
+        ),
+    ] = None
+    broker_unreachable_limit: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="Unhealthy when the broker has been unreachable longer than this, s.",
+        ),
+    ] = DEFAULT_BROKER_UNREACHABLE_LIMIT
+
+    @model_validator(mode="after")
+    def _stale_after_a_write(self) -> HealthSettings:
+        if self.stale_after is not None and self.stale_after <= self.interval:
+            raise ValueError(
+                f"stale_after ({self.stale_after:g} s) must be longer than interval "
+                f"({self.interval:g} s), or every check between two writes fails"
+            )
+        return self
+
+    @property
+    def max_age(self) -> float:
+        """``stale_after``, or its default from ``interval``."""
+        if self.stale_after is not None:
+            return self.stale_after
+        return default_stale_after(self.interval)
+
+
 # --------------------------------------------------------------------------- TOML source
 
 
@@ -271,6 +333,9 @@ class Settings(BaseSettings):
     )
     homeassistant: Annotated[HomeAssistantSettings, _doc("Home Assistant discovery.")] = Field(
         default_factory=HomeAssistantSettings
+    )
+    health: Annotated[HealthSettings, _doc("The health file (cosactl health).")] = Field(
+        default_factory=HealthSettings
     )
 
     @classmethod

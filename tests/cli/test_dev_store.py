@@ -173,3 +173,7 @@ def test_a_device_saving_every_cycle_never_reloads_and_a_reload_keeps_its_state(
     saved = json.loads((root / ".cosactl" / "dev" / "store.json").read_text())
     assert saved["counter"]["count"] >= 30
     assert not (root / "state").exists() and not production.exists()
+    # the session's health file is its own too (the default would be next to production's)
+    health = json.loads((root / ".cosactl" / "dev" / "health.json").read_text())
+    assert health["app"] == "demo" and health["status"] == "stopped"
+    assert not (tmp_path / "health.json").exists()

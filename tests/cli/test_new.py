@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from _cli import cosactl, snapshot
 
+TEMPLATE_VERSION = json.loads(
+    (Path(__file__).resolve().parents[2] / "project_template" / "cookiecutter.json").read_text()
+)["template_version"]
 FRESH_FILES = {
     ".cosactl.json",
     ".env.example",
@@ -94,7 +97,7 @@ def test_new_records_the_template_version_and_its_answers(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     project = tmp_path / "meter"
     record = json.loads((project / ".cosactl.json").read_text())
-    assert record["template_version"] == "1"
+    assert record["template_version"] == TEMPLATE_VERSION
     assert record["answers"] == {
         "project_name": "meter",
         "project_slug": "meter",

@@ -180,6 +180,7 @@ HELP_COMMANDS = [
     ("schema", "acl"),
     ("schema", "ha-discovery"),
     ("schema", "openhab"),
+    ("health",),
 ]
 
 
@@ -230,7 +231,8 @@ print(json.dumps(heavy))
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["schema", "--help"], ["schema", "check", "--help"], ["-v"]]
+    "args",
+    [["--help"], ["schema", "--help"], ["schema", "check", "--help"], ["health", "--help"], ["-v"]],
 )
 def test_help_imports_neither_pydantic_nor_aiomqtt_nor_yaml(
     tmp_path: Path, args: list[str]

@@ -21,6 +21,10 @@ SLUG = "{{cookiecutter.project_slug}}"
 NEW_KEY = "# How long to wait for the broker's CONNACK.\nconnect_timeout = 10.0  # seconds\n"
 
 
+SHIPPED = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))["template_version"]
+NEXT = str(int(SHIPPED) + 1)
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text("utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -32,7 +36,11 @@ def template_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     template = tmp_path_factory.mktemp("template") / "project_template"
     shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns("__pycache__"))
     project = template / SLUG
-    _edit(template / "cookiecutter.json", '"template_version": "1"', '"template_version": "2"')
+    _edit(
+        template / "cookiecutter.json",
+        f'"template_version": "{SHIPPED}"',
+        f'"template_version": "{NEXT}"',
+    )
     _edit(
         project / "settings.toml",
         "port = {{ cookiecutter.mqtt_port }}\n",
@@ -52,7 +60,7 @@ def template_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project made by `cosactl new` with template 1 (copied by each test)."""
+    """A project made by `cosactl new` with the shipped template (copied by each test)."""
     where = tmp_path_factory.mktemp("fresh")
     result = cosactl("new", "meter", "-x", "mqtt_host=broker.local", cwd=where)
     assert result.returncode == 0, result.stderr
@@ -128,7 +136,7 @@ def test_update_merges_template_2_and_leaves_a_conflict_beside_the_file(
     ):
         assert line in result.stdout
     record = _record(project)
-    assert record["template_version"] == "2"
+    assert record["template_version"] == NEXT
     assert isinstance(record["answers"], dict) and record["answers"]["mqtt_host"] == "broker.local"
     assert isinstance(record["base"], dict) and record["base"][".gitignore"] == sidecar
 
@@ -150,7 +158,7 @@ def test_update_refuses_while_a_sidecar_is_left_then_is_up_to_date(
     again = cosactl("update", "--template", str(template_v2), cwd=project)
 
     assert again.returncode == 0, again.stderr
-    assert "Already up to date with template 2" in again.stdout
+    assert f"Already up to date with template {NEXT}" in again.stdout
     assert snapshot(project) == before
 
 
@@ -163,7 +171,7 @@ def test_update_inline_writes_conflict_markers_into_the_file(
     assert "conflict markers" in result.stderr and ".gitignore" in result.stderr
     text = (project / ".gitignore").read_text("utf-8")
     assert text.endswith(
-        "/.cosactl/\n<<<<<<< yours\n/build/\n=======\n/dist/\n>>>>>>> template 2\n"
+        f"/.cosactl/\n<<<<<<< yours\n/build/\n=======\n/dist/\n>>>>>>> template {NEXT}\n"
     )
     assert not (project / ".gitignore.cosactl-new").exists()
     assert "-ra --strict-markers" in (project / "pyproject.toml").read_text("utf-8")
@@ -204,7 +212,7 @@ def test_update_with_the_shipped_template_is_up_to_date(fresh: Path, tmp_path: P
     result = cosactl("update", cwd=root)
 
     assert result.returncode == 0, result.stderr
-    assert "Already up to date with template 1" in result.stdout
+    assert f"Already up to date with template {SHIPPED}" in result.stdout
     assert snapshot(root) == before
 
 

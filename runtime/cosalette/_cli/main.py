@@ -17,11 +17,13 @@ __all__ = ["COMMANDS", "SHORT_HELP", "cli", "main", "main_cli"]
 COMMANDS: dict[str, str] = {
     "manifest": "cosalette._cli.manifest_command:manifest",
     "schema": "cosalette._cli.schema_commands:schema",
+    "health": "cosalette._cli.health_command:health",
 }
 
 SHORT_HELP: dict[str, str] = {
     "manifest": "Print an app's AsyncAPI document as JSON, or as a table.",
     "schema": "AsyncAPI schemas: export, check, validate; ACL, HA and openHAB configs.",
+    "health": "Exit 1 when a running app's health file says it is unhealthy.",
 }
 
 INTERRUPTED = "\n❌ Interrupted"
@@ -67,7 +69,7 @@ class RootGroup(LazyGroup):
 )
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Schema tools for cosalette apps: the AsyncAPI document, checks, ACLs, HA discovery.
+    """Schema tools for cosalette apps (AsyncAPI document, checks, ACLs, HA), and a health check.
 
     APP_SPEC / --app is 'module.path:attribute', imported with the current directory on
     sys.path (importing runs the module's top-level code).
@@ -78,6 +80,7 @@ def cli(ctx: click.Context) -> None:
       python -m cosalette schema init --app gas2mqtt.main:app > docs/schema.yaml
       python -m cosalette schema check --app gas2mqtt.main:app --schema docs/schema.yaml
       python -m cosalette schema ha-discovery docs/schema.yaml --format yaml
+      python -m cosalette health --file /data/health.json
 
     \b
     Exit codes: 0 ok, 1 the command failed or found violations, 2 usage error.

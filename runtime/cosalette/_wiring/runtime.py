@@ -23,10 +23,7 @@ from cosalette._health import HealthCheckRunner, HealthReporter, build_will_conf
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort
 from cosalette._runners.cycle import save_quietly
 from cosalette._runners.device import run_device
-from cosalette._runners.payloads import (
-    FRAMEWORK_ERROR_TYPES,
-    StoreCorruptError,
-)
+from cosalette._runners.payloads import FRAMEWORK_ERROR_TYPES, StoreCorruptError
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.stream import StreamRunner
 from cosalette._runners.supervisor import TaskSupervisor
@@ -39,6 +36,7 @@ from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.announce import Announcer, announcer_for
 from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
 from cosalette._wiring.cleanup import cleanup_enabled, clear_stale_entities, warn_if_ephemeral
+from cosalette._wiring.health_file import health_file_for
 from cosalette._wiring.injectables import Injectables
 from cosalette._wiring.reactions import make_state
 from cosalette._wiring.resolve import resolve_registrations
@@ -92,6 +90,7 @@ class Runtime:
             self.mqtt, self.prefix, {**FRAMEWORK_ERROR_TYPES, **app.error_type_map}
         )
         self.health = HealthReporter(self.mqtt, self.prefix, app.version, self.clock)
+        self.health_file = health_file_for(app, settings, self.mqtt, self.health, mqtt is None)
         self.registrations: ResolvedRegistrations = Registrations()
         self.store: Store | None = None
         self.injectables = Injectables(
@@ -315,6 +314,8 @@ class Runtime:
             self._spawn(runner.run(), "periodic", runner.name)
         if options.heartbeat_interval is not None:
             self._spawn(self._heartbeats(options.heartbeat_interval), "heartbeat")
+        if self.health_file is not None:
+            self._spawn(self.health_file.run(self._sleep, self.shutdown_event), "health-file")
         self._start_health_checks(wiring)
 
     def _unit_start(self, unit: DeviceUnit) -> Callable[[], Awaitable[None]] | None:
@@ -407,6 +408,8 @@ class Runtime:
             self.teardown_step = "disconnecting from the broker"
             if isinstance(self.mqtt, MqttLifecycle):
                 await self.mqtt.stop()
+            if self.health_file is not None:
+                self.health_file.stop()  # "stopped": the file's last write
             self.teardown_step = "done"
 
     @property

@@ -43,7 +43,10 @@ def test_unknown_top_level_table_names_it_and_the_known_tables(tmp_path: Path) -
     error = _error(write_project(tmp_path, _settings('[mqqt]\nhost = "a"\n')))
     assert (error.file, error.line) == (tmp_path / "settings.toml", 4)
     assert str(error).startswith("settings.toml:4: [mqqt] is not a known table")
-    assert "the settings have: [app], [devices], [homeassistant], [logging], [mqtt]" in str(error)
+    assert (
+        "the settings have: [app], [devices], [health], [homeassistant], [logging], [mqtt]"
+        in str(error)
+    )
 
 
 def test_unknown_top_level_key_is_an_error_too(tmp_path: Path) -> None:

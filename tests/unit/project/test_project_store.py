@@ -206,7 +206,7 @@ def test_store_that_is_not_a_table_is_an_error(tmp_path: Path) -> None:
 def test_store_is_a_known_table(tmp_path: Path) -> None:
     error = _error(_project(tmp_path, 'backend = "json"\n\n[stroe]\nx = 1\n'))
     assert str(error).startswith("gas2mqtt/settings.toml:7: [stroe] is not a known table")
-    assert "[app], [devices], [homeassistant], [logging], [mqtt], [store]" in str(error)
+    assert "[app], [devices], [health], [homeassistant], [logging], [mqtt], [store]" in str(error)
 
 
 def test_a_store_passed_to_load_project_replaces_the_configured_one(tmp_path: Path) -> None:
