@@ -158,15 +158,20 @@ def file_change(root: Path, rel: str, text: str) -> Change:
         current = None
     if current == text:
         return Change("identical", rel)
-    diff = "".join(
+    diff = text_diff(rel, current or "", text, "yours", "template")
+    return Change("conflict", rel, content=text, diff=diff)
+
+
+def text_diff(rel: str, before: str, after: str, before_label: str, after_label: str) -> str:
+    """A unified diff of two versions of *rel*, each side labelled (``rel (yours)``)."""
+    return "".join(
         difflib.unified_diff(
-            (current or "").splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            f"{rel} (yours)",
-            f"{rel} (template)",
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            f"{rel} ({before_label})",
+            f"{rel} ({after_label})",
         )
     )
-    return Change("conflict", rel, content=text, diff=diff)
 
 
 def settings_change(root: Path, name: str, fragment: str) -> Change:
@@ -299,7 +304,13 @@ def record_change(
     if same == [entry]:
         return None
     data["added"] = [e for e in added if e not in same] + [entry]
-    return Change("update", RECORD, content=json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return Change("update", RECORD, content=record_text(data))
+
+
+def record_text(data: Mapping[str, Any]) -> str:
+    """The text of .cosactl.json for *data*: one format for every command that writes it
+    (keys sorted, non-ASCII as is), so a remove gives back the bytes an add started from."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def sha256_text(text: str) -> str:

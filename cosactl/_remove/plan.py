@@ -9,7 +9,6 @@ read exactly like that.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import tomllib
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cosactl._edit import RECORD, GenerateError, sha256_text, write_atomic
+from cosactl._edit import RECORD, GenerateError, record_text, sha256_text, text_diff, write_atomic
 from cosactl._errors import EXIT_PROJECT, EXIT_REFUSED, EXIT_USAGE
 from cosactl._remove.section import remove_section, section_changed
 
@@ -107,14 +106,7 @@ def _rendered(root: Path, entry: Mapping[str, Any], absent: frozenset[str]) -> d
 def _diff(rel: str, old: str | None, new: str) -> str:
     if old is None:
         return f"--- {rel}: changed since `cosactl add` (its original cannot be re-rendered)\n"
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            f"{rel} (as added)",
-            f"{rel} (yours)",
-        )
-    )
+    return text_diff(rel, old, new, "as added", "yours")
 
 
 def _users(
@@ -210,7 +202,7 @@ def plan_remove(
             EXIT_REFUSED,
         )
     data["added"] = [e for e in data.get("added", []) if e is not entry]
-    writes.append((RECORD, json.dumps(data, indent=2, sort_keys=True) + "\n"))
+    writes.append((RECORD, record_text(data)))
     steps.append(Step("update", RECORD, f"(forget {kind} {name})"))
     return RemovePlan(root, kind, name, tuple(steps), tuple(deletes), tuple(writes))
 

@@ -14,13 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cosactl._edit import RECORD, GenerateError
+from cosactl._edit import RECORD, GenerateError, record_text
 from cosactl._errors import EXIT_PROJECT, EXIT_USAGE
 
 __all__ = [
     "CACHES",
     "RECORD",
-    "dump_record",
     "read_record",
     "read_tree",
     "recorded_base",
@@ -48,16 +47,11 @@ def read_tree(root: Path) -> dict[str, str]:
     return files
 
 
-def dump_record(data: Mapping[str, Any]) -> str:
-    """The record as cosactl writes it (the same layout as ``cosactl add``'s)."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def with_base(record_text: str, files: Mapping[str, str]) -> str:
-    """*record_text* (a rendered .cosactl.json) with ``"base"`` set to *files*."""
-    data = json.loads(record_text)
+def with_base(rendered: str, files: Mapping[str, str]) -> str:
+    """*rendered* (the text of a .cosactl.json) with ``"base"`` set to *files*."""
+    data = json.loads(rendered)
     data["base"] = dict(sorted(files.items()))
-    return dump_record(data)
+    return record_text(data)
 
 
 def read_record(root: Path) -> dict[str, Any]:

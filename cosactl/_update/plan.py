@@ -16,15 +16,14 @@ A conflict leaves your file as it is and writes the template's version next to i
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cosactl._edit import GenerateError, write_atomic
+from cosactl._edit import GenerateError, record_text, text_diff, write_atomic
 from cosactl._errors import EXIT_REFUSED
-from cosactl._update.base import RECORD, dump_record, read_record, recorded_base, render_template
+from cosactl._update.base import RECORD, read_record, recorded_base, render_template
 from cosactl._update.merge import YOURS, merge3
 from cosactl._update.settings_merge import merge_settings
 
@@ -81,14 +80,7 @@ def _read(path: Path) -> str | None:
 
 
 def _diff(rel: str, before: str, after: str, label: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            f"{rel} (yours)",
-            f"{rel} ({label})",
-        )
-    )
+    return text_diff(rel, before, after, "yours", label)
 
 
 def _conflict(
@@ -207,7 +199,7 @@ def plan_update(root: Path, template: Path, inline: bool = False) -> UpdatePlan:
         old_version,
         new_version,
         tuple(files),
-        dump_record(new_record),
+        record_text(new_record),
         new_record != record,
         had_base,
     )

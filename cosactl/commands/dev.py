@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cosactl._options import settings_sources
+
 
 @click.command()
 @click.option("--real", is_flag=True, help="Use the real adapters (default: the fakes).")
@@ -19,15 +21,7 @@ import click
     is_flag=True,
     help="Poll for changes (network drives, containers, WSL mounts).",
 )
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False),
-    help="Read settings from this TOML file instead of the project's settings.toml.",
-)
-@click.option(
-    "--env-file", type=click.Path(dir_okay=False), help="Read secrets from this .env file."
-)
+@settings_sources
 def dev(
     real: bool,
     broker_url: str | None,

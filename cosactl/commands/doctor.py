@@ -5,18 +5,11 @@ from __future__ import annotations
 import click
 
 from cosactl._errors import EXIT_CHECK_FAILED, EXIT_OK
+from cosactl._options import settings_sources
 
 
 @click.command()
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False),
-    help="Read settings from this TOML file instead of the project's settings.toml.",
-)
-@click.option(
-    "--env-file", type=click.Path(dir_okay=False), help="Read secrets from this .env file."
-)
+@settings_sources
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),

@@ -13,21 +13,15 @@ from typing import TYPE_CHECKING
 import click
 
 from cosactl._errors import EXIT_PROJECT, CosactlError
+from cosactl._options import settings_sources
+from cosalette._cli.health_command import limit_options
 
 if TYPE_CHECKING:
     from cosalette._settings import HealthSettings
 
 
 @click.command()
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False),
-    help="Read settings from this TOML file instead of the project's settings.toml.",
-)
-@click.option(
-    "--env-file", type=click.Path(dir_okay=False), help="Read settings from this .env file too."
-)
+@settings_sources
 @click.option(
     "--file",
     "file",
@@ -35,20 +29,7 @@ if TYPE_CHECKING:
     help="Check this health file [default: [health] file, else health.json next to the "
     "default store].",
 )
-@click.option(
-    "--max-age",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Unhealthy when the file is older than this [default: [health] stale_after].",
-)
-@click.option(
-    "--broker-limit",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="Unhealthy when the broker has been unreachable longer than this "
-    "[default: [health] broker_unreachable_limit].",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict and the file as JSON.")
+@limit_options
 def health(
     settings_file: str | None,
     env_file: str | None,

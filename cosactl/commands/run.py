@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cosactl._options import settings_sources
+
 
 @click.command()
 @click.option(
@@ -11,15 +13,7 @@ import click
     is_flag=True,
     help="Use the fake adapters instead of the hardware; device state is kept in memory only.",
 )
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False),
-    help="Read settings from this TOML file instead of the project's settings.toml.",
-)
-@click.option(
-    "--env-file", type=click.Path(dir_okay=False), help="Read secrets from this .env file."
-)
+@settings_sources
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cosactl._options import settings_sources
+
 
 def _device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
@@ -32,15 +34,7 @@ def _device(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     help="Stop after SECONDS (exit 0; 1 if the broker never answered).",
 )
 @click.option("--no-live", is_flag=True, help="Print plain lines instead of the live table.")
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False),
-    help="Read settings from this TOML file instead of the project's settings.toml.",
-)
-@click.option(
-    "--env-file", type=click.Path(dir_okay=False), help="Read secrets from this .env file."
-)
+@settings_sources
 def watch(
     as_json: bool,
     device: str | None,

@@ -8,15 +8,38 @@ pydantic, no aiomqtt, no app import. ``cosactl health`` reads the limits from th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from cosalette._health_check import Limits, check_file, default_health_path
 
-__all__ = ["health", "report"]
+__all__ = ["health", "limit_options", "report"]
 
 EXIT_UNHEALTHY = 1
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def limit_options(func: F) -> F:
+    """``--max-age``, ``--broker-limit`` and ``--json``, shared with ``cosactl health``."""
+    func = click.option(
+        "--json", "as_json", is_flag=True, help="Print the verdict and the file as JSON."
+    )(func)
+    func = click.option(
+        "--broker-limit",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        help="Unhealthy when the broker has been unreachable longer than this "
+        "[default: the app's health.broker_unreachable_limit].",
+    )(func)
+    return click.option(
+        "--max-age",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help="Unhealthy when the file is older than this [default: the app's health.stale_after].",
+    )(func)
 
 
 def report(path: Path, limits: Limits, *, as_json: bool) -> None:
@@ -45,20 +68,7 @@ def report(path: Path, limits: Limits, *, as_json: bool) -> None:
     help="Check the default health file of the app named APP: health.json next to its default "
     "store ($<APP>_STORE_PATH's folder, else $XDG_STATE_HOME/APP/, else ~/.local/state/APP/).",
 )
-@click.option(
-    "--max-age",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Unhealthy when the file is older than this [default: the app's health.stale_after].",
-)
-@click.option(
-    "--broker-limit",
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="Unhealthy when the broker has been unreachable longer than this "
-    "[default: the app's health.broker_unreachable_limit].",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict and the file as JSON.")
+@limit_options
 def health(
     file: Path | None,
     app_name: str | None,
