@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_python_m_cosalette import FAILED, run, write_app
+from _pymain import FAILED, run, write_app
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "schemas"
 GAS2MQTT = SCHEMAS / "gas2mqtt.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_python_m_cosalette import FAILED, run, write_app
+from _pymain import FAILED, run, write_app
 
 HINT = "Hint: Install schema dependencies with: pip install cosalette[schema]"
 
