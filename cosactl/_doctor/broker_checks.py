@@ -279,6 +279,7 @@ def _ha_acl(who: str) -> str:
 
 def _refused(granted: object) -> bool:
     """Whether a SUBACK refused the (first) subscription (0x80 or above)."""
+    from cosalette._mqtt.diagnosis import subscription_refused
+
     codes = list(granted) if isinstance(granted, list | tuple) else [granted]
-    value = getattr(codes[0], "value", codes[0]) if codes else 0x80
-    return isinstance(value, int) and value >= 0x80
+    return not codes or subscription_refused(codes[0])

@@ -62,7 +62,8 @@ def watch(
 
     \b
     Exit codes: 0 after Ctrl-C, SIGTERM or --for; 1 when --for ends and the broker never
-    answered; 2 usage; 3 the project cannot load (settings, TLS files).
+    answered, or the broker refuses the subscription (ACL); 2 usage; 3 the project cannot
+    load (settings, TLS files).
 
     \b
     Examples:
@@ -75,6 +76,7 @@ def watch(
 
     from cosactl._errors import EXIT_CHECK_FAILED, EXIT_PROJECT, CosactlError
     from cosactl._watch import load_target, make_watch_view, watch as run_watch
+    from cosactl.devserver.follow import SubscriptionRefused
 
     target = load_target(settings_file, env_file)
     view = make_watch_view(target, as_json=as_json, live=not no_live, only=device)
@@ -82,6 +84,12 @@ def watch(
         connected = asyncio.run(run_watch(target, view, duration=duration))
     except ValueError as exc:  # unreadable TLS files: the message names the setting
         raise CosactlError(f"cosactl watch: {exc}", EXIT_PROJECT) from None
+    except SubscriptionRefused as exc:
+        user = f"user {target.mqtt.username!r}" if target.mqtt.username else "anonymous clients"
+        raise CosactlError(
+            f"cosactl watch: {exc}; the broker's ACL must let {user} read {exc.topic}",
+            EXIT_CHECK_FAILED,
+        ) from None
     if duration is not None and not connected:
         raise CosactlError(
             f"cosactl watch: no MQTT broker answered at {target.brokers} within {duration:g} s; "

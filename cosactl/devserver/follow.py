@@ -16,7 +16,17 @@ if TYPE_CHECKING:
 
     from cosactl.devserver.live import PlainView
 
-__all__ = ["ClientFactory", "Link", "MessageSink", "follow", "observe"]
+__all__ = ["ClientFactory", "Link", "MessageSink", "SubscriptionRefused", "follow", "observe"]
+
+
+class SubscriptionRefused(Exception):
+    """The broker refused the subscription (its ACL): retrying would not help."""
+
+    def __init__(self, topic: str, where: str, reason: str) -> None:
+        super().__init__(
+            f"the MQTT broker at {where} refused the subscription to {topic}: {reason}"
+        )
+        self.topic = topic
 
 
 class MessageSink(Protocol):
@@ -61,9 +71,11 @@ async def follow(
 
     Only subscribes: nothing is ever published. *on_link* hears of each connect and of the
     first failure of each outage (not of every retry); *retry* gives the delay before attempt
-    *n* (0, 1, ...) of an outage.
+    *n* (0, 1, ...) of an outage. A refused subscription raises :class:`SubscriptionRefused`.
     """
     import aiomqtt
+
+    from cosalette._mqtt.diagnosis import reason_text, subscription_refused
 
     attempt = 0
     had_session = False
@@ -71,7 +83,10 @@ async def follow(
         client, where = connect()
         try:
             async with client:
-                await client.subscribe(topic, qos=1)
+                granted = await client.subscribe(topic, qos=1)
+                codes = list(granted) if isinstance(granted, list | tuple) else [granted]
+                if any(subscription_refused(code) for code in codes):
+                    raise SubscriptionRefused(topic, where, reason_text(codes[0]))
                 attempt, had_session = 0, True
                 on_link(Link("connected", where))
                 async for message in client.messages:

@@ -25,7 +25,14 @@ from _cli import cosactl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _apps import AppProcess, finish
-from _broker import Collector, MosquittoBroker, free_port, require_mosquitto
+from _broker import (
+    Collector,
+    MosquittoBroker,
+    create_dynsec_broker,
+    find_dynsec_plugin,
+    free_port,
+    require_mosquitto,
+)
 
 from cosactl._watch import JSON_KEYS, Target, WatchLiveView
 from cosalette._settings import MqttSettings
@@ -329,3 +336,28 @@ def test_the_live_table_shows_the_connection_and_waits_for_the_device() -> None:
     view.board.only = None
     view.message(f"{APP}/counter/state", '{"value": 3}', True)
     assert any(line.startswith("counter") and '{"value": 3}' in line for line in view.frame(100))
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_subscription_the_acl_refuses_is_named_and_not_retried(
+    project: Path, tmp_path: Path, protocol: str
+) -> None:
+    plugin = find_dynsec_plugin()
+    if plugin is None:  # mosquitto's acl_file never refuses a SUBSCRIBE; this plugin can
+        pytest.skip("mosquitto's dynamic-security plugin is not installed")
+    broker = create_dynsec_broker(
+        require_mosquitto(), tmp_path, plugin, {"watcher": (SECRET, ["subscribePattern other/#"])}
+    )
+    broker.start()
+    try:
+        env = watch_env(broker.port)
+        env["GAS2MQTT_MQTT__PROTOCOL"] = protocol
+        result = cosactl("watch", "--json", "--for", "10", cwd=project, env=env)
+    finally:
+        broker.stop()
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "refused the subscription to gas2mqtt/#" in result.stderr
+    assert "the broker's ACL must let user 'watcher' read gas2mqtt/#" in result.stderr
+    assert "reconnecting" not in result.stderr and "retrying" not in result.stderr
+    assert SECRET not in result.stdout + result.stderr

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from cosalette._json import dumps
 from cosalette._mqtt.aiomqtt_fixes import abandon, install_fixes, paho_client
 from cosalette._mqtt.connection_log import ConnectionLog, decode_payload
-from cosalette._mqtt.diagnosis import DeniedPublishes, diagnose, reason_text
+from cosalette._mqtt.diagnosis import (
+    DeniedPublishes,
+    diagnose,
+    reason_text,
+    subscription_refused,
+)
 from cosalette._mqtt.nodes import Failover, broker_nodes, default_client_id
 from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
@@ -347,7 +352,7 @@ class MqttClient:
             batch = topics[i : i + _SUBSCRIBE_BATCH]
             granted = await client.subscribe([(topic, 1) for topic in batch])
             for topic, code in zip(batch, granted, strict=False):
-                if getattr(code, "is_failure", False) or code == 0x80:
+                if subscription_refused(code):
                     logger.warning(
                         "MQTT broker %s refused subscription to %s: %s; check the broker's ACL",
                         self.broker,

@@ -16,7 +16,7 @@ from cosalette._mqtt.connection_log import describe_error
 if TYPE_CHECKING:
     from cosalette._settings import MqttSettings
 
-__all__ = ["DeniedPublishes", "diagnose", "reason_text"]
+__all__ = ["DeniedPublishes", "diagnose", "reason_text", "subscription_refused"]
 
 logger = logging.getLogger("cosalette._mqtt.client")
 
@@ -31,6 +31,15 @@ def reason_text(code: object) -> str:
     """A paho reason code as lower-case words ("not authorised" spelled as in MQTT 3.1.1)."""
     value = getattr(code, "value", code)
     return _REASONS.get(value, str(code).lower()) if isinstance(value, int) else str(code)
+
+
+def subscription_refused(code: object) -> bool:
+    """Whether one SUBACK code refuses its subscription (0x80 and above: MQTT 3.1.1's failure,
+    MQTT 5's "not authorised" and the like)."""
+    if getattr(code, "is_failure", False):
+        return True
+    value = getattr(code, "value", code)
+    return isinstance(value, int) and value >= 0x80
 
 
 def diagnose(exc: Exception, settings: MqttSettings, host: str | None = None) -> tuple[bool, str]:
