@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cosalette._app.app_options import (
+    DEFAULT_STORE,
+    check_supervision,
+    declared_store,
+    is_store_instance,
+)
 from cosalette._app.registrar import Registrar
 from cosalette._app.registration import (
     DeclaredRegistrations,
@@ -17,13 +22,13 @@ from cosalette._app.registration import (
     _Registration,
 )
 from cosalette._app.router import Router, adopt
+from cosalette._app.running import run_until_shutdown
 from cosalette._app.shared_state import (
     ReactorRegistration,
     StateRegistration,
     check_reactor,
     check_state_factory,
 )
-from cosalette._clock import ClockPort
 from cosalette._context import AppContext
 from cosalette._di.adapters import (
     AdapterEntry,
@@ -33,14 +38,12 @@ from cosalette._di.adapters import (
     call_injected,
     split_spec,
 )
-from cosalette._di.plan import InjectionError, callable_label
-from cosalette._mqtt.port import MqttPort
+from cosalette._di.plan import callable_label
 from cosalette._names import validate_mqtt_name
 from cosalette._settings import Settings
 
 if TYPE_CHECKING:
     from cosalette._app.description import AppDescription
-    from cosalette._wiring.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,34 +55,6 @@ __all__ = ["App", "LifespanFunc", "run_until_shutdown"]
 @contextlib.asynccontextmanager
 async def _noop_lifespan(_: AppContext) -> AsyncIterator[None]:
     yield
-
-
-_DEFAULT_STORE: Any = object()  # store= omitted: the default JSON file store
-
-
-def _is_store_instance(value: object) -> bool:
-    from cosalette._persistence import Store
-
-    return isinstance(value, Store) and not isinstance(value, type)
-
-
-def _declared_store(app_name: str, store: Any) -> Any:
-    """What ``store=`` declares: a Store, a factory (a class counts) or None; omitted → default."""
-    if store is _DEFAULT_STORE:
-        from cosalette._persistence import JsonFileStore
-        from cosalette._store_path import default_store_path
-
-        return JsonFileStore(default_store_path(app_name))
-    if store is None or _is_store_instance(store) or callable(store):
-        return store
-    raise TypeError(
-        f"store must be None, a Store instance, or a callable factory, got {type(store).__name__!r}"
-    )
-
-
-def _positive(name: str, value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{name} must be > 0 seconds (or None to disable), got {value}")
 
 
 class App(Registrar):
@@ -96,7 +71,7 @@ class App(Registrar):
         heartbeat_interval: float | None = 60.0,
         health_check_interval: float | None = 30.0,
         lifespan: LifespanFunc | None = None,
-        store: Any = _DEFAULT_STORE,
+        store: Any = DEFAULT_STORE,
         adapters: Mapping[Any, AdapterSpec] | None = None,
         restart_after_failures: int = 5,
         max_restarts: int = 3,
@@ -107,8 +82,8 @@ class App(Registrar):
         retained_cleanup: bool | None = None,
     ) -> None:
         validate_mqtt_name(name, what="App name")
-        self._store_is_default = store is _DEFAULT_STORE
-        self._store: Any = _declared_store(name, store)
+        self._store_is_default = store is DEFAULT_STORE
+        self._store: Any = declared_store(name, store)
         self._built_store: Any = None
         self._retained_cleanup = retained_cleanup
         self._name = name
@@ -119,14 +94,14 @@ class App(Registrar):
             settings if settings is not None else self._try_settings(settings_class)
         )
         self._dry_run = dry_run
-        _positive("heartbeat_interval", heartbeat_interval)
-        _positive("health_check_interval", health_check_interval)
-        _positive("restart_cooldown", restart_cooldown)
-        _positive("sustained_health_reset", sustained_health_reset)
-        if restart_after_failures < 0:
-            raise ValueError(f"restart_after_failures must be >= 0, got {restart_after_failures}")
-        if max_restarts < 0:
-            raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
+        check_supervision(
+            heartbeat_interval=heartbeat_interval,
+            health_check_interval=health_check_interval,
+            restart_after_failures=restart_after_failures,
+            max_restarts=max_restarts,
+            restart_cooldown=restart_cooldown,
+            sustained_health_reset=sustained_health_reset,
+        )
         self._heartbeat_interval = heartbeat_interval
         self._health_check_interval = health_check_interval
         self._restart_after_failures = restart_after_failures
@@ -296,7 +271,7 @@ class App(Registrar):
     @property
     def store(self) -> Any:
         """The persistence store; a factory's product once the app started (None before)."""
-        if self._store is None or _is_store_instance(self._store):
+        if self._store is None or is_store_instance(self._store):
             return self._store
         return self._built_store
 
@@ -400,63 +375,12 @@ class App(Registrar):
 
     # --- running ------------------------------------------------------------------------
 
-    async def _run_async(
-        self,
-        *,
-        mqtt: MqttPort | None = None,
-        settings: Settings | None = None,
-        shutdown_event: asyncio.Event | None = None,
-        clock: ClockPort | None = None,
-        dry_run: bool | None = None,
-        run_periodic: bool = True,
-        adapter_overrides: Mapping[Any, object] | None = None,
-        on_prepared: Callable[[Runtime], None] | None = None,
-        state_overrides: Mapping[type, object] | None = None,
-    ) -> None:
-        """Run until *shutdown_event* is set (SIGINT/SIGTERM set it when none is given).
+    _run_async = run_until_shutdown
 
-        *adapter_overrides* (*state_overrides*) are instances used instead of building those
-        ports' adapters (calling those state types' factories);
-        *on_prepared* sees the runtime once it is wired, before it connects.
-        """
-        from cosalette._errors import StartupError
-        from cosalette._settings import load_settings
-        from cosalette._wiring.runtime import Runtime, install_signal_handlers
-
-        if settings is None:
-            settings = load_settings(self._settings_class)
-        try:
-            description = self.describe(settings)
-        except (InjectionError, TypeError, ValueError, LookupError) as exc:
-            raise StartupError(f"{self._name}: {exc}") from exc
-        remove_signals: Callable[[], None] | None = None
-        if shutdown_event is None:
-            shutdown_event = asyncio.Event()
-            remove_signals = install_signal_handlers(shutdown_event)
-        runtime = Runtime(
-            description,
-            settings=settings,
-            mqtt=mqtt,
-            shutdown_event=shutdown_event,
-            clock=clock,
-            dry_run=description.dry_run if dry_run is None else dry_run,
-            run_periodic=run_periodic,
-            adapter_overrides=adapter_overrides,
-            state_overrides=state_overrides,
-        )
-        try:
-            await runtime.prepare()
-            self._resolved = runtime.registrations
-            self._built_store = runtime.store
-            if on_prepared is not None:
-                on_prepared(runtime)
-            await runtime.serve()
-        finally:
-            try:
-                await runtime.teardown()
-            finally:
-                if remove_signals is not None:
-                    remove_signals()
+    def _record_run(self, registrations: ResolvedRegistrations, store: Any) -> None:
+        """What a run resolved (ADR-020: ``telemetry_registrations`` shows it) and built."""
+        self._resolved = registrations
+        self._built_store = store
 
     def run(self) -> None:
         """Run the daemon in the foreground until SIGINT/SIGTERM (logging configured first)."""
@@ -478,7 +402,3 @@ class App(Registrar):
         from cosalette._app.cli import build_cli
 
         build_cli(self).main(args=list(args) if args is not None else None, prog_name=self._name)
-
-
-run_until_shutdown = App._run_async  # noqa: SLF001 - _app hands its private entry point out
-"""``run_until_shutdown(app, ...)``: how the testing kit and the CLIs run an App."""
