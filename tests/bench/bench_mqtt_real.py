@@ -41,7 +41,7 @@ from _broker import MosquittoBroker
 from _report import report
 
 import cosalette
-from cosalette._mqtt.client import PUBLISH_WINDOW
+from cosalette._mqtt.window import PUBLISH_WINDOW
 from cosalette.testing import make_settings
 
 SMOKE = os.environ.get("COSALETTE_BENCH_SMOKE", "") not in ("", "0")

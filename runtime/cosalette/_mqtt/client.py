@@ -24,6 +24,7 @@ from cosalette._mqtt.outbox import Outbox, OutboxEntry
 from cosalette._mqtt.port import MessageCallback, WillConfig
 from cosalette._mqtt.reconnect import ReconnectPolicy
 from cosalette._mqtt.tls import build_ssl_context
+from cosalette._mqtt.window import PUBLISH_WINDOW, PublishWindow
 
 if TYPE_CHECKING:
     import ssl
@@ -40,9 +41,6 @@ _PAHO_LOGGER.setLevel(logging.CRITICAL)
 
 ConnectCallback = Callable[[], Awaitable[None]]
 """Async callback run after every (re)connect, before buffered messages are sent."""
-
-PUBLISH_WINDOW = 64
-"""How many QoS>0 publishes may await their PUBACK at the same time."""
 
 _FLUSH_TIMEOUT = 1.0
 _DISCONNECT_TIMEOUT = 2.0
@@ -77,10 +75,6 @@ class MqttClient:
         self._connect_callbacks: list[ConnectCallback] = []
         self._client: aiomqtt.Client | None = None  # set while a session is open
         self._ready = False  # resubscribed and on_connect callbacks done
-        self._inflight: dict[asyncio.Task[None], tuple[int, OutboxEntry]] = {}
-        self._failed: list[tuple[int, OutboxEntry]] = []
-        self._seq = 0
-        self._wake = asyncio.Event()
         self._connected = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -88,6 +82,9 @@ class MqttClient:
         self._had_session = False
         self._connecting = False  # inside a connect attempt (stop waits for it to finish)
         self._log = ConnectionLog(self.broker, self.client_id, self._outbox)
+        self._window = PublishWindow(
+            self._outbox, on_requeued=lambda: self._log.drops(connected=self._ready)
+        )
         self._denied = DeniedPublishes(self._log.address)  # MQTT 5 tells; 3.1.1 drops silently
         self._sessions = 0  # sessions opened so far: the later ones re-publish what is retained
         self._announced: set[str] = set()  # retained topics the connect callbacks published
@@ -118,7 +115,7 @@ class MqttClient:
         if task is None:
             return
         if self._ready:
-            await self._flush(_FLUSH_TIMEOUT)
+            await self._window.flush(_FLUSH_TIMEOUT, lambda: self._ready)
         self._stop_requested.set()
         if self._ready or self._connecting:
             # Cancelling aiomqtt mid-connect leaves a half-open socket: let the attempt end.
@@ -161,14 +158,14 @@ class MqttClient:
             if retain:
                 self._outbox.discard_retained(topic)
                 self._announced.add(topic)
-            self._dispatch(client, entry)
+            self._window.dispatch(client, entry)
             return
         if client is not None and self._ready:
-            if not self._outbox and len(self._inflight) < PUBLISH_WINDOW:
-                self._dispatch(client, entry)
+            if not self._outbox and self._window.has_room:
+                self._window.dispatch(client, entry)
                 return
             self._enqueue(entry)
-            self._wake.set()
+            self._window.wake()
             await asyncio.sleep(0)  # let the sender drain; this does not wait for the broker
             return
         self._enqueue(entry)
@@ -314,7 +311,7 @@ class MqttClient:
                 self._log.drops(connected=True, force=True)
                 self._ready = True
                 self._connected.set()
-                sender = asyncio.create_task(self._sender(client))
+                sender = asyncio.create_task(self._window.run(client))
                 await self._serve(client)
             finally:
                 self._ready = False
@@ -322,7 +319,7 @@ class MqttClient:
                 self._client = None
                 if sender is not None:
                     sender.cancel()
-                self._requeue(inflight=True)
+                self._window.requeue(inflight=True)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         """Deliver inbound messages until the connection drops (raises) or stop is requested."""
@@ -395,70 +392,6 @@ class MqttClient:
     def _enqueue(self, entry: OutboxEntry) -> None:
         if self._outbox.append(entry) is not None:
             self._log.drops(connected=self._ready)
-
-    def _dispatch(self, client: aiomqtt.Client, entry: OutboxEntry) -> None:
-        """Hand *entry* to the client without waiting; the PUBACK is awaited in a task."""
-        self._seq += 1
-        task = asyncio.create_task(
-            client.publish(entry.topic, entry.payload, qos=entry.qos, retain=entry.retain)
-        )
-        self._inflight[task] = (self._seq, entry)
-        task.add_done_callback(self._on_published)
-
-    def _on_published(self, task: asyncio.Task[None]) -> None:
-        item = self._inflight.pop(task, None)
-        self._wake.set()
-        if item is None or task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
-        import aiomqtt
-
-        if isinstance(exc, aiomqtt.MqttError):
-            logger.debug("MQTT publish to %s failed (%s); will retry", item[1].topic, exc)
-            self._failed.append(item)
-        else:
-            logger.error("MQTT publish to %s dropped: %r", item[1].topic, exc)
-
-    async def _sender(self, client: aiomqtt.Client) -> None:
-        """Move the outbox into the client, keeping up to ``PUBLISH_WINDOW`` publishes in flight."""
-        while True:
-            if self._failed:
-                self._requeue()
-            while self._outbox and len(self._inflight) < PUBLISH_WINDOW:
-                self._dispatch(client, self._outbox.popleft())
-            self._wake.clear()
-            await self._wake.wait()
-
-    def _requeue(self, *, inflight: bool = False) -> None:
-        """Put failed (with *inflight*: also unacknowledged) publishes back in front, in order."""
-        items, self._failed = self._failed, []
-        if inflight:
-            for task, item in self._inflight.items():
-                task.cancel()
-                items.append(item)
-            self._inflight.clear()
-        if items:
-            self._outbox.requeue(entry for _, entry in sorted(items, key=lambda i: i[0]))
-            self._log.drops(connected=self._ready)
-
-    async def _flush(self, budget: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + budget
-        while self._ready and (self._outbox or self._inflight or self._failed):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                logger.warning(
-                    "Stopping with %d MQTT message(s) unsent",
-                    len(self._outbox) + len(self._inflight) + len(self._failed),
-                )
-                return
-            if self._inflight:
-                await asyncio.wait(set(self._inflight), timeout=remaining)
-            else:
-                self._wake.set()
-                await asyncio.sleep(0.005)
 
     def _socket(self) -> socket.socket | None:
         """The connected socket, for tests and diagnostics."""
