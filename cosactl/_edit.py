@@ -258,8 +258,10 @@ def record_change(
     changes: Sequence[Change] = (),
 ) -> Change | None:
     """Note the add in .cosactl.json, if the project has one: its options, the files it creates
-    (path → sha256 of the text written) and the ``[devices.<name>]`` section it inserts, so
-    `cosactl remove` can undo exactly that.
+    (``files``: path → sha256 of the text written; ``base``: path → that text) and the
+    ``[devices.<name>]`` section it inserts, so `cosactl remove` can undo exactly that and
+    `cosactl update` can merge a newer snippet into them. Entries from before ``base`` have
+    only ``files``.
 
     Running the same add again keeps what the first one recorded: files it finds identical,
     overwrites with ``--force`` or leaves alone (an adapter it created, now used as it is), and
@@ -279,8 +281,11 @@ def record_change(
     before = same[-1] if same else {}
     recorded = before.get("files")
     known: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    known_base = recorded_texts(before)
     files: dict[str, str] = {}
+    texts: dict[str, str] = {}
     section: dict[str, Any] | None = None
+    kept: set[str] = set()
     for change in changes:
         if change.path == "settings.toml" and change.action == "update":
             section = _section_record(root, name, change.content or "")
@@ -288,23 +293,37 @@ def record_change(
             section = before.get("settings") if isinstance(before.get("settings"), dict) else None
         elif change.action == "create" or (change.action == "conflict" and change.path in known):
             files[change.path] = sha256_text(change.content or "")
+            texts[change.path] = change.content or ""
         elif change.action == "identical" and isinstance(known.get(change.path), str):
-            files[change.path] = known[change.path]
+            kept.add(change.path)
     planned = {change.path for change in changes}
-    for rel, digest in known.items():  # e.g. the adapter it created, used as it is this time
-        if rel not in planned and isinstance(digest, str):
-            files[rel] = digest
+    kept |= {rel for rel in known if rel not in planned}  # e.g. an adapter it created, used as is
+    for rel in kept:
+        if isinstance(known.get(rel), str):
+            files[rel] = known[rel]
+            if rel in known_base:
+                texts[rel] = known_base[rel]
     entry = {
         "archetype": archetype,
         "name": name,
         "options": dict(sorted(opts.items())),
         "files": dict(sorted(files.items())),
+        "base": dict(sorted(texts.items())),
         "settings": section,
     }
     if same == [entry]:
         return None
     data["added"] = [e for e in added if e not in same] + [entry]
     return Change("update", RECORD, content=record_text(data))
+
+
+def recorded_texts(entry: Mapping[str, Any]) -> dict[str, str]:
+    """An add entry's ``base``: path → the exact text the add (or the last update) wrote; empty
+    for entries recorded before cosactl kept it."""
+    base = entry.get("base")
+    if not isinstance(base, dict):
+        return {}
+    return {k: v for k, v in base.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def record_text(data: Mapping[str, Any]) -> str:

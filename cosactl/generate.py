@@ -166,11 +166,14 @@ def _literal(value: float) -> str:
     return repr(float(value))
 
 
-def _render_snippet(archetype: str, context: Mapping[str, Any]) -> dict[str, str]:
-    """Relative path → rendered text, for every file of the archetype's snippet."""
+def _render_snippet(
+    archetype: str, context: Mapping[str, Any], template: Path | None = None
+) -> dict[str, str]:
+    """Relative path → rendered text, for every file of the archetype's snippet (in *template*,
+    default the shipped one)."""
     import jinja2
 
-    base = template_dir() / "snippets" / archetype
+    base = (template or template_dir()) / "snippets" / archetype
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -220,10 +223,12 @@ def render_add(
     name: str,
     opts: Mapping[str, Any],
     absent: frozenset[str] = frozenset(),
+    template: Path | None = None,
 ) -> tuple[dict[str, str], str | None]:
     """The files an add of checked *opts* writes (relative path → text; an adapter it creates
     too) and its settings.toml fragment. Files in *absent* are rendered as if missing
-    (``cosactl remove`` re-renders what an add created)."""
+    (``cosactl remove`` and ``update`` re-render what an add created); *template* is the
+    project template whose snippets are used (default: the shipped one)."""
     app = app_name(root)
     module = f"{FOLDER.get(archetype, 'devices')}/{name}.py"
     adapter: dict[str, str] | None = None
@@ -246,7 +251,9 @@ def render_add(
             adapter = {"module": port_name, "port": f"{camel(port_name)}Port", "method": "read"}
             files.update(
                 _render_snippet(
-                    "adapter", {"name": port_name, "class_name": camel(port_name), "app": app}
+                    "adapter",
+                    {"name": port_name, "class_name": camel(port_name), "app": app},
+                    template,
                 )
             )
     every = opts.get("every", DEFAULT_EVERY)
@@ -265,7 +272,7 @@ def render_add(
         "every": _literal(every),
         "adapter": adapter,
     }
-    files.update(_render_snippet(archetype, context))
+    files.update(_render_snippet(archetype, context, template))
     files = {rel: text for rel, text in files.items() if rel not in skip}
     fragment = files.pop("settings.toml", None)
     return files, fragment

@@ -12,38 +12,31 @@ Per template file, with *base* the recorded pristine rendering, *yours* the proj
 
 A conflict leaves your file as it is and writes the template's version next to it
 (``<file>.cosactl-new``), or, inline, writes the merge with conflict markers into the file.
+
+The files `cosactl add` created are updated from the new snippets the same way
+(:mod:`cosactl._update.added`), so a project already at the template's version still gets
+them: the update is "up to date" only when no template file, no added file and no record
+would change.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosactl._edit import GenerateError, record_text, text_diff, write_atomic
+from cosactl._edit import GenerateError, record_text, write_atomic
 from cosactl._errors import EXIT_REFUSED
+from cosactl._update.added import added_paths, plan_added
 from cosactl._update.base import RECORD, read_record, recorded_base, render_template
+from cosactl._update.files import SIDECAR, FileUpdate, conflict, diff as _diff, read_file
 from cosactl._update.merge import YOURS, merge3
 from cosactl._update.settings_merge import merge_settings
 
 __all__ = ["SIDECAR", "FileUpdate", "UpdatePlan", "apply_update", "plan_update"]
 
-SIDECAR = ".cosactl-new"  # suffix of the template's version of a conflicting file
 SETTINGS = "settings.toml"
-
-
-@dataclass(frozen=True)
-class FileUpdate:
-    """One template file: ``action`` is update, merge, conflict, create, remove, keep or
-    unchanged."""
-
-    action: str
-    path: str
-    content: str | None = None  # the file's new text (None: the file is not written)
-    sidecar: str | None = None  # a conflict's template version, written to path + SIDECAR
-    diff: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -64,35 +57,16 @@ class UpdatePlan:
 
     @property
     def up_to_date(self) -> bool:
-        """Nothing to write: every file is as the new template has it, the record too."""
+        """Nothing to write: every file (the template's and the added ones) is as the new
+        template and snippets have it, the record too."""
         return not self.record_changed and all(f.action == "unchanged" for f in self.files)
 
-
-def _read(path: Path) -> str | None:
-    """The file's text; None when missing. Undecodable bytes are kept as a marker text that
-    equals no template file, so such a file always conflicts and is never overwritten."""
-    if not path.is_file():
-        return None
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return "\0 undecodable \0"
-
-
-def _diff(rel: str, before: str, after: str, label: str) -> str:
-    return text_diff(rel, before, after, "yours", label)
-
-
-def _conflict(
-    rel: str, base: str | None, yours: str, new: str, version: str, inline: bool, notes: list[str]
-) -> FileUpdate:
-    if inline:
-        marked = merge3(base or "", yours, new, label=version).text
-        diff = _diff(rel, yours, marked, "merged")
-        return FileUpdate("conflict", rel, content=marked, diff=diff, notes=tuple(notes))
-    notes.append(f"the template's version is in {rel}{SIDECAR}")
-    diff = _diff(rel, yours, new, f"template {version}")
-    return FileUpdate("conflict", rel, sidecar=new, diff=diff, notes=tuple(notes))
+    @property
+    def writes_files(self) -> bool:
+        """Whether any file other than the record is written."""
+        return any(f.content is not None or f.sidecar is not None for f in self.files) or any(
+            f.action == "remove" for f in self.files
+        )
 
 
 def _decide(
@@ -142,7 +116,7 @@ def _decide(
             diff = _diff(rel, yours, result.text, "merged")
             return FileUpdate("merge", rel, content=result.text, diff=diff, notes=tuple(notes))
         notes.append(f"{result.conflicts} conflicting hunk(s)")
-    return _conflict(rel, base, yours, new, version, inline, notes)
+    return conflict(rel, base, yours, new, version, inline, notes)
 
 
 def _new_record(record: dict[str, Any], rendered: str, files: dict[str, str]) -> dict[str, Any]:
@@ -170,7 +144,7 @@ def plan_update(root: Path, template: Path, inline: bool = False) -> UpdatePlan:
     new_record = _new_record(record, rendered_record, new_files)
     new_version = str(new_record.get("template_version", ""))
     base = recorded_base(record)
-    paths = sorted(set(base or {}) | set(new_files))
+    paths = sorted(set(base or {}) | set(new_files) | added_paths(record))
     leftovers = [f"{rel}{SIDECAR}" for rel in paths if (root / f"{rel}{SIDECAR}").is_file()]
     if leftovers:
         raise GenerateError(
@@ -178,7 +152,7 @@ def plan_update(root: Path, template: Path, inline: bool = False) -> UpdatePlan:
             "hand and delete it, then run cosactl update again",
             EXIT_REFUSED,
         )
-    marked = [rel for rel in paths if YOURS in (_read(root / rel) or "").splitlines()]
+    marked = [rel for rel in paths if YOURS in (read_file(root / rel) or "").splitlines()]
     if marked:
         raise GenerateError(
             f"{', '.join(marked)}: still has conflict markers from an earlier update "
@@ -189,11 +163,16 @@ def plan_update(root: Path, template: Path, inline: bool = False) -> UpdatePlan:
     if base is None and old_version == new_version:
         base = dict(new_files)  # the same template: its rendering is the base
     files: list[FileUpdate] = []
-    for rel in sorted(set(base or {}) | set(new_files)):
+    taken = set(base or {}) | set(new_files)
+    for rel in sorted(taken):
         old, new = (base or {}).get(rel), new_files.get(rel)
-        decided = _decide(rel, old, _read(root / rel), new, new_version, inline)
+        decided = _decide(rel, old, read_file(root / rel), new, new_version, inline)
         if decided is not None:
             files.append(decided)
+    added, entries = plan_added(root, template, record, new_version, inline, taken)
+    files += added
+    if "added" in record:
+        new_record["added"] = entries
     return UpdatePlan(
         root,
         old_version,

@@ -46,6 +46,14 @@ def update(conflict: str, template: Path | None, pretend: bool) -> None:
     their comments) and your values stay as they are. Files new in the template are created;
     files it dropped are removed when you never changed them.
 
+    The files `cosactl add` created (devices/NAME.py, its test, an adapter) are re-rendered
+    from the new template's snippets with the options recorded in .cosactl.json and merged the
+    same way against the text the add wrote: untouched ones are replaced, changed ones merged,
+    deleted ones not re-created; [devices.NAME] in settings.toml stays as it is. So an update
+    runs when the template version differs OR any add's new rendering differs from what it
+    wrote; "already up to date" means neither. An add recorded by an older cosactl (without
+    the text it wrote) never overwrites a file you changed: that is a conflict.
+
     A conflict (both you and the template changed the same lines) is shown as a diff: your file
     is left as it is and the template's version is written next to it as FILE.cosactl-new
     (merge by hand, then delete it), or with --conflict inline the file gets conflict markers
@@ -91,10 +99,12 @@ def update(conflict: str, template: Path | None, pretend: bool) -> None:
     versions = f"from template {plan.old_version or '?'} to {plan.new_version}"
     if pretend:
         click.echo(f"--pretend: {versions}; nothing was written")
-    elif not plan.had_base and plan.old_version == plan.new_version:
+    elif plan.old_version == plan.new_version and not plan.writes_files:
         click.echo(
             f"Recorded template {plan.new_version}'s rendering as the base for later updates."
         )
+    elif plan.old_version == plan.new_version:
+        click.echo(f"Updated to template {plan.new_version}'s files and snippets.")
     else:
         click.echo(f"Updated {versions}.")
     if plan.conflicts:
