@@ -152,9 +152,13 @@ def cli() -> None:
       cosactl test
       cosactl manifest --format json
       cosactl run --dry-run
+      cosactl doctor && cosactl deploy systemd --user bridge
+      cosactl watch --device counter
+      cosactl update --pretend
 
-    Shell completion: eval "$(_COSACTL_COMPLETE=bash_source cosactl)"
-    (zsh_source and fish_source work too).
+    \b
+    Shell completion (bash; zsh_source and fish_source too, see the README):
+      eval "$(_COSACTL_COMPLETE=bash_source cosactl)"
 
     \b
     Exit codes: 0 ok, 1 check or tests failed, 2 usage, 3 project cannot load,
