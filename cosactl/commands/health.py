@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     "file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Check this health file [default: [health] file, else health.json next to the "
-    "default store].",
+    "project's store file ([store] path; state/health.json in a new project)].",
 )
 @limit_options
 def health(
@@ -57,13 +57,13 @@ def health(
     from cosalette._cli.health_command import report
     from cosalette._health_check import Limits, default_health_path
 
-    options, app_name = _health_settings(settings_file, env_file)
+    options, app_name, store_file = _health_settings(settings_file, env_file)
     if file is None:
         if options.file:
             file = Path(options.file).expanduser()
         else:
             try:
-                file = default_health_path(app_name)
+                file = default_health_path(app_name, store_file)
             except ValueError as exc:
                 raise CosactlError(f"{exc} (or set [health] file)", EXIT_PROJECT) from None
     limits = Limits(
@@ -73,8 +73,11 @@ def health(
     report(file, limits, as_json=as_json)
 
 
-def _health_settings(settings_file: str | None, env_file: str | None) -> tuple[HealthSettings, str]:
-    """The project's ``[health]`` settings and app name, without importing the project."""
+def _health_settings(
+    settings_file: str | None, env_file: str | None
+) -> tuple[HealthSettings, str, Path | None]:
+    """The project's ``[health]`` settings, app name and store file (``[store]``; the health
+    file's default folder), without importing the project's code."""
     from cosactl._project import project_root
     from cosalette._project.errors import ProjectError
     from cosalette._project.settings_model import (
@@ -83,6 +86,7 @@ def _health_settings(settings_file: str | None, env_file: str | None) -> tuple[H
         read_app_section,
         read_toml,
     )
+    from cosalette._project.store import read_store_section
 
     root = project_root()
     path = Path(settings_file).resolve() if settings_file is not None else root / "settings.toml"
@@ -93,8 +97,9 @@ def _health_settings(settings_file: str | None, env_file: str | None) -> tuple[H
             raise ProjectError("env file not found", file=env_file)
         data, text = read_toml(path)
         name = read_app_section(data, text, path).name
+        section = read_store_section(data, text, path)
         settings_class = compose_settings_class(name, root, path, {})
         settings = load_project_settings(settings_class, settings_path=path, env_file=env_file)
     except ProjectError as exc:
         raise CosactlError(str(exc), EXIT_PROJECT) from None
-    return settings.health, name
+    return settings.health, name, section.file(root, name) if section is not None else None

@@ -46,9 +46,12 @@ def default_stale_after(interval: float) -> float:
     return 3 * interval + _STALE_MARGIN
 
 
-def default_health_path(app_name: str) -> Path:
-    """``health.json`` next to the app's default store: the folder of ``$<APP>_STORE_PATH``,
-    else ``$XDG_STATE_HOME/<app>/``, else ``~/.local/state/<app>/`` (read when called)."""
+def default_health_path(app_name: str, store_file: Path | None = None) -> Path:
+    """``health.json`` next to the app's store file (*store_file*: a project's ``[store]``, an
+    App's ``JsonFileStore(path)``); without one, next to the default store: the folder of
+    ``$<APP>_STORE_PATH``, else ``$XDG_STATE_HOME/<app>/``, else ``~/.local/state/<app>/``."""
+    if store_file is not None:
+        return store_file.parent / HEALTH_FILE_NAME
     from cosalette._store_path import default_store_path
 
     return default_store_path(app_name).parent / HEALTH_FILE_NAME

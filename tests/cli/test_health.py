@@ -163,6 +163,13 @@ def test_cosactl_health_follows_the_environment_the_env_file_and_the_default_pat
     store = str(store_dir / "store.json")
     assert run(project, "--settings", str(plain), GAS2MQTT_STORE_PATH=store)[0] == 0
 
+    # a project's [store] file: health.json next to it, where `cosactl run` writes it
+    stored = tmp_path / "stored.toml"
+    stored.write_text('[app]\nname = "gas2mqtt"\n\n[store]\npath = "state/store.json"\n')
+    assert run(project, "--settings", str(stored))[0] == 1  # nothing there yet
+    write_health(project / "state" / "health.json")
+    assert run(project, "--settings", str(stored))[0] == 0
+
 
 def test_cosactl_health_exit_codes_for_a_broken_setup(project: Path, tmp_path: Path) -> None:
     code, out = run(tmp_path)

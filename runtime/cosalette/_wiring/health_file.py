@@ -57,7 +57,10 @@ def health_file_for(
         path = Path(options.file).expanduser()
     else:
         try:
-            path = default_health_path(app.name)
+            store_file = getattr(app.store, "path", None)  # a file store or sqlite factory
+            path = default_health_path(
+                app.name, store_file if isinstance(store_file, Path) else None
+            )
         except ValueError as exc:
             logger.warning("%s: no health file: %s (set [health] file)", app.name, exc)
             return None

@@ -198,6 +198,16 @@ def test_which_runs_write_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert path(True, enabled=False, file=str(tmp_path / "x.json")) is None
 
 
+def test_the_default_file_is_next_to_the_apps_store_file(tmp_path: Path) -> None:
+    from cosalette import JsonFileStore
+
+    app = App("gas", "1.0.0", store=JsonFileStore(tmp_path / "state" / "store.json")).describe()
+    reporter = HealthReporter(MockMqttClient(), "gas", "1.0.0", FakeClock())
+    found = health_file_for(app, make_settings(Settings), Link(), reporter, True)
+
+    assert found is not None and found.path == tmp_path / "state" / "health.json"
+
+
 def test_stale_after_must_outlast_the_interval() -> None:
     assert make_settings(health={"interval": 4}).health.max_age == 17.0
     assert make_settings(health={"stale_after": 20}).health.max_age == 20.0
