@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,8 @@ from cosalette._runners.command import (
     DeviceCommands,
     payload_params_for,
 )
-from cosalette._runners.cycle import CycleOptions, TelemetryCycle
+from cosalette._runners.cycle import CycleOptions, TelemetryCycle, save_quietly
+from cosalette._runners.device import run_device
 from cosalette._runners.group import GroupRunner
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.reporting import DeviceReporting
@@ -61,6 +62,25 @@ class DeviceUnit:
     triggers: TriggerSlot | None = None
     reactors: BoundReactors | None = None
 
+    def start_function(self) -> Callable[[], Awaitable[None]] | None:
+        """What the supervisor starts (and restarts) for this device: its telemetry loop, or
+        its device function (commands reset, store saved when it ends); None for commands."""
+        if self.telemetry is not None:
+            return self.telemetry.run
+        if self.device_func is None:
+            return None
+
+        async def start() -> None:
+            if self.device_commands is not None:
+                self.device_commands.reset()
+            try:
+                await run_device(self.device_func, self.device_kwargs, self.ctx, self.reactors)
+            finally:
+                if self.store is not None and self.store.dirty:
+                    save_quietly(self.store, f"device '{self.name}'")
+
+        return start
+
 
 @dataclass
 class Wiring:
@@ -70,6 +90,14 @@ class Wiring:
     periodic: list[PeriodicRunner]
     groups: list[GroupRunner] = field(default_factory=list)
     streams: list[tuple[StreamRunner, DeviceReporting]] = field(default_factory=list)
+
+    def devices_by_adapter(self) -> dict[Any, list[tuple[str, bool]]]:
+        """Each adapter port → the devices using it (name, is_root), for its health checks."""
+        found: dict[Any, list[tuple[str, bool]]] = {}
+        for unit in self.units:
+            for port in unit.adapters_used:
+                found.setdefault(port, []).append((unit.name, unit.is_root))
+        return found
 
 
 class WiringBuilder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from cosalette._app.description import AppDescription
@@ -21,8 +21,6 @@ from cosalette._di.plan import InjectionError
 from cosalette._errors import ErrorPublisher, StartupError
 from cosalette._health import HealthCheckRunner, HealthReporter, build_will_config
 from cosalette._mqtt.port import MqttLifecycle, MqttMessageHandler, MqttPort
-from cosalette._runners.cycle import save_quietly
-from cosalette._runners.device import run_device
 from cosalette._runners.payloads import FRAMEWORK_ERROR_TYPES, StoreCorruptError
 from cosalette._runners.periodic import PeriodicRunner
 from cosalette._runners.stream import StreamRunner
@@ -34,7 +32,7 @@ from cosalette._stores import Store
 from cosalette._topics import status_topic, topic_root
 from cosalette._wiring.adapters import RunningAdapters
 from cosalette._wiring.announce import Announcer, announcer_for
-from cosalette._wiring.builder import DeviceUnit, Wiring, WiringBuilder
+from cosalette._wiring.builder import Wiring, WiringBuilder
 from cosalette._wiring.cleanup import cleanup_enabled, clear_stale_entities, warn_if_ephemeral
 from cosalette._wiring.health_file import health_file_for
 from cosalette._wiring.injectables import Injectables
@@ -269,7 +267,7 @@ class Runtime:
             shutdown_event=self.shutdown_event,
         )
         for unit in wiring.units:
-            start = self._unit_start(unit)
+            start = unit.start_function()
             if start is None:
                 continue
             self._spawn(
@@ -318,23 +316,6 @@ class Runtime:
             self._spawn(self.health_file.run(self._sleep, self.shutdown_event), "health-file")
         self._start_health_checks(wiring)
 
-    def _unit_start(self, unit: DeviceUnit) -> Callable[[], Awaitable[None]] | None:
-        if unit.telemetry is not None:
-            return unit.telemetry.run
-        if unit.device_func is not None:
-
-            async def start(u: DeviceUnit = unit) -> None:
-                if u.device_commands is not None:
-                    u.device_commands.reset()
-                try:
-                    await run_device(u.device_func, u.device_kwargs, u.ctx, u.reactors)
-                finally:
-                    if u.store is not None and u.store.dirty:
-                        save_quietly(u.store, f"device '{u.name}'")
-
-            return start
-        return None
-
     async def _sleep(self, seconds: float) -> None:
         from cosalette._shutdown import interruptible_sleep
 
@@ -353,13 +334,9 @@ class Runtime:
     def _start_health_checks(self, wiring: Wiring) -> None:
         options = self.app.supervision
         interval = options.health_check_interval
-        by_adapter: dict[Any, list[tuple[str, bool]]] = {}
-        for unit in wiring.units:
-            for port in unit.adapters_used:
-                by_adapter.setdefault(port, []).append((unit.name, unit.is_root))
         runner = HealthCheckRunner(
             self.injectables.adapters,
-            by_adapter,
+            wiring.devices_by_adapter(),
             self.health,
             self.clock,
             restart_after_failures=options.restart_after_failures,
