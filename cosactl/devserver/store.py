@@ -1,5 +1,6 @@
-"""The dev session's store: ``[store]``'s backend under ``<root>/.cosactl/dev/``, never the
-project's own state files, and never watched (a save must not reload)."""
+"""The dev session's state: ``[store]``'s backend and the health file under
+``<root>/.cosactl/dev/``, never the project's own state files, and never watched (a save must
+not reload)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cosalette._settings import Settings
     from cosalette._wiring.runtime import Runtime
 
-__all__ = ["refresh_stores", "session_store", "session_store_file"]
+__all__ = ["refresh_stores", "session_health_file", "session_store", "session_store_file"]
 
 
 def _section(settings_path: Path) -> Any:
@@ -49,3 +51,13 @@ def refresh_stores(runtime: Runtime) -> None:
     stores = runtime.injectables.stores
     if stores is not None:
         stores.reload_unchanged()
+
+
+def session_health_file(settings: Settings, root: Path) -> Settings:
+    """*settings* with the session's health file under ``.cosactl/dev/`` (like its store), so a
+    dev session never writes over a production daemon's; a ``[health] file`` the user set is
+    kept."""
+    if settings.health.file:
+        return settings
+    health = settings.health.model_copy(update={"file": str(root / ".cosactl/dev/health.json")})
+    return settings.model_copy(update={"health": health})

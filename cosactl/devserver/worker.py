@@ -290,15 +290,6 @@ def _with_broker(settings: Settings, config: dict[str, Any]) -> Settings:
     return settings.model_copy(update={"mqtt": mqtt})
 
 
-def _dev_health_file(settings: Settings, root: Path) -> Settings:
-    """The session's health file under ``.cosactl/dev/`` (like its store), so a dev session
-    never writes over a production daemon's; a ``[health] file`` the user set is kept."""
-    if settings.health.file:
-        return settings
-    health = settings.health.model_copy(update={"file": str(root / ".cosactl/dev/health.json")})
-    return settings.model_copy(update={"health": health})
-
-
 def _child_main(config: dict[str, Any], chan_fd: int, out_fd: int) -> int:  # pragma: no cover
     os.setsid()
     from cosactl.devserver.broker import parent_death_signal
@@ -319,7 +310,7 @@ def _child_main(config: dict[str, Any], chan_fd: int, out_fd: int) -> int:  # pr
     _fresh_project_imports(root)
     before = set(sys.modules)
     try:
-        from cosactl.devserver.store import session_store
+        from cosactl.devserver.store import session_health_file, session_store
         from cosalette.project import load_project
 
         settings_file = config.get("settings_file")
@@ -345,7 +336,7 @@ def _child_main(config: dict[str, Any], chan_fd: int, out_fd: int) -> int:  # pr
         if name.partition(".")[0] not in _PROJECT_PACKAGES
         and not _inside(getattr(sys.modules.get(name), "__file__", None), root)
     )
-    settings = _dev_health_file(_with_broker(project.settings, config), root)
+    settings = session_health_file(_with_broker(project.settings, config), root)
     from cosalette._logging import configure_logging, register_secret
 
     register_secret(settings.mqtt.password)
