@@ -22,7 +22,7 @@ from cosalette._settings_file import (
     unwrap,
 )
 
-__all__ = ["describe_errors", "toml_key_line"]
+__all__ = ["SettingLocator", "describe_errors", "toml_key_line"]
 
 
 def describe_errors(
@@ -33,7 +33,9 @@ def describe_errors(
     init_kwargs: Mapping[str, Any],
 ) -> list[SettingsProblem]:
     """One located problem per validation error, naming the source that supplied the value."""
-    locator = _Locator(settings_class, toml_path, _env_files(settings_class, env_file), init_kwargs)
+    locator = SettingLocator(
+        settings_class, toml_path, _env_files(settings_class, env_file), init_kwargs
+    )
     lines: list[SettingsProblem] = []
     for err in exc.errors(include_url=False):
         path, leaf = _data_path(settings_class, err["loc"])
@@ -142,7 +144,7 @@ def _key_of(variable: str, settings_class: type[BaseSettings]) -> str:
     return ".".join(rest.split(delim)) if delim else rest
 
 
-class _Locator:
+class SettingLocator:
     """Find which source (argument, env var, ``.env`` line, TOML line) supplied a value."""
 
     def __init__(

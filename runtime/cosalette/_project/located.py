@@ -62,9 +62,9 @@ def setting_error(project: Project, reg: _Registration, settings: Settings) -> P
 def _at_setting(
     project: Project, reg: _Registration, ref: SettingRef, reason: str
 ) -> ProjectError | None:
-    from cosalette._settings_errors import _Locator
+    from cosalette._settings_errors import SettingLocator
 
-    locator = _Locator(project.settings_class, project.settings_path, _env_files(project), {})
+    locator = SettingLocator(project.settings_class, project.settings_path, _env_files(project), {})
     used_by = f"read by {reg.label.split(' (')[0]} at {where(*location_of(reg.func))}"
     problem = locator.describe(tuple(ref.field.split(".")), f"{reason} ({used_by})", "value_error")
     if problem.file is None and problem.source is None:  # a default: the decorator is the place
