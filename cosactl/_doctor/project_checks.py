@@ -93,7 +93,7 @@ def _settings_fix(exc: ProjectError) -> str:
 def adapter_checks(project: Project) -> list[Check]:
     """``adapters``: each real adapter resolves (a ``module:Class`` string is imported; nothing
     is constructed); ``wiring``: every handler binds, as ``cosactl run`` checks at start."""
-    from cosalette._di.adapters import _import_string, describe_impl
+    from cosalette._di.adapters import describe_impl, import_string
     from cosalette._di.plan import type_label
     from cosalette._project.markers import adapter_mark
     from cosalette.project import ProjectError
@@ -107,7 +107,7 @@ def adapter_checks(project: Project) -> list[Check]:
         impl: Any = entry.impl
         if isinstance(impl, str):
             try:
-                impl = _import_string(impl)
+                impl = import_string(impl)
             except (ImportError, ValueError) as exc:
                 problems.append(f"{label}: {exc}")
                 fixes.append(f"install the package of {entry.impl!r} or correct the string")

@@ -36,7 +36,9 @@ def describe_impl(impl: AdapterImpl | None) -> str | None:
     return f"{module}:{getattr(impl, '__qualname__', repr(impl))}"
 
 
-def _import_string(spec: str) -> Any:
+def import_string(spec: str) -> Any:
+    """The object a ``"package.module:Class"`` adapter spec names (imported now); a clear
+    ImportError or ValueError otherwise."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"Adapter import string {spec!r} must look like 'package.module:Class'")
@@ -100,7 +102,7 @@ def build_adapter(
     """Build one adapter instance for *port*; a factory's parameters come from *providers*."""
     impl = entry.chosen(dry_run)
     if isinstance(impl, str):
-        impl = _import_string(impl)
+        impl = import_string(impl)
     if not callable(impl):
         return impl
     return call_injected(impl, providers, owner=f"adapter for {type_label(port)}")
