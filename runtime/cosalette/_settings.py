@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -20,13 +20,10 @@ from pydantic import (
     SecretBytes,
     SecretStr,
     ValidationError,
-    field_validator,
-    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError as _SourceError,
@@ -34,11 +31,6 @@ from pydantic_settings import (
 )
 
 from cosalette import _secrets
-from cosalette._health_check import (
-    DEFAULT_BROKER_UNREACHABLE_LIMIT,
-    DEFAULT_INTERVAL,
-    default_stale_after,
-)
 from cosalette._settings_file import (
     SettingsError,
     SettingsProblem,
@@ -46,10 +38,18 @@ from cosalette._settings_file import (
     read_settings_file,
     unknown_key_problems,
 )
+from cosalette._settings_sections import (
+    HealthSettings,
+    HomeAssistantSettings,
+    LoggingSettings,
+    MqttSettings,
+    doc_field,
+)
 
 __all__ = [
     "DEFAULT_SETTINGS_FILE",
     "HealthSettings",
+    "HomeAssistantSettings",
     "LoggingSettings",
     "MqttSettings",
     "SettingRef",
@@ -72,170 +72,6 @@ _UNSET: Any = object()
 _settings_file_var: ContextVar[Any] = ContextVar("cosalette_settings_file", default=_UNSET)
 
 S = TypeVar("S", bound=BaseSettings)
-
-
-def _doc(text: str) -> Any:
-    """Field metadata carrying only a description."""
-    return Field(description=text)
-
-
-class MqttSettings(BaseModel):
-    """Broker connection and topic layout (``MQTT__HOST=...`` in the environment)."""
-
-    host: Annotated[str, _doc("Broker host name or address.")] = "localhost"
-    port: Annotated[int, Field(ge=1, le=65535, description="Broker TCP port.")] = 1883
-    hosts: Annotated[
-        list[str],
-        NoDecode,
-        _doc(
-            "Several broker nodes, 'host:port' or 'host' (then 'port'), '[::1]:1883' for IPv6; "
-            "tried in turn on connection loss. When set it wins over host/port. Environment: "
-            "a JSON list or comma-separated."
-        ),
-    ] = []
-    username: Annotated[str | None, _doc("Broker user name, if any.")] = None
-    password: Annotated[SecretStr | None, _doc("Broker password (never logged).")] = None
-    client_id: Annotated[
-        str,
-        _doc(
-            "MQTT client id; empty means '<app>-<instance or hostname>-<random hex>', unique "
-            "per running process."
-        ),
-    ] = ""
-    instance: Annotated[
-        str,
-        _doc(
-            "Tells two copies of one bridge apart: one topic level added to the topic root "
-            "('<topic_prefix or app>/<instance>'); empty adds none."
-        ),
-    ] = ""
-    reconnect_interval: Annotated[
-        float,
-        Field(
-            gt=0, description="Reconnect pace during an outage's first 15 s (then it backs off), s."
-        ),
-    ] = 0.5
-    reconnect_max_interval: Annotated[
-        float, Field(gt=0, description="Upper bound of the reconnect delay, s.")
-    ] = 60.0
-    topic_prefix: Annotated[str, _doc("Topic root; empty means the app name.")] = ""
-    keepalive: Annotated[int, Field(ge=1, description="MQTT keepalive in seconds.")] = 60
-    protocol: Annotated[Literal["3.1.1", "5"], _doc("MQTT protocol version.")] = "3.1.1"
-    tls: Annotated[bool, _doc("Connect with TLS.")] = False
-    tls_ca_cert: Annotated[str | None, _doc("CA bundle path for TLS.")] = None
-    tls_certfile: Annotated[str | None, _doc("Client certificate path for TLS.")] = None
-    tls_keyfile: Annotated[str | None, _doc("Client key path for TLS.")] = None
-    tls_insecure: Annotated[bool, _doc("Skip broker certificate hostname checks.")] = False
-    outbox_size: Annotated[int, Field(ge=0, description="Messages buffered offline.")] = 1000
-    max_payload_bytes: Annotated[
-        int, Field(ge=1, description="Largest inbound payload accepted, bytes.")
-    ] = 65536
-
-    @field_validator("hosts", mode="before")
-    @classmethod
-    def _split_hosts(cls, value: object) -> object:
-        from cosalette._mqtt.nodes import parse_hosts
-
-        return parse_hosts(value)
-
-    @field_validator("hosts")
-    @classmethod
-    def _valid_hosts(cls, value: list[str]) -> list[str]:
-        from cosalette._mqtt.nodes import parse_node
-
-        for entry in value:
-            parse_node(entry, 1883)  # a ValueError names the entry
-        return [entry.strip() for entry in value]
-
-    @field_validator("instance")
-    @classmethod
-    def _one_topic_level(cls, value: str) -> str:
-        if any(c in value for c in "/+#\x00"):
-            raise ValueError(f"must be one topic level (no '/', '+', '#' or NUL), got {value!r}")
-        return value
-
-
-class LoggingSettings(BaseModel):
-    """Log level, format and optional rotating file."""
-
-    level: Annotated[
-        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], _doc("Root log level.")
-    ] = "INFO"
-    format: Annotated[Literal["json", "text"], _doc("JSON lines or plain text.")] = "json"
-    file: Annotated[str | None, _doc("Also write to this rotating log file.")] = None
-    max_file_size_mb: Annotated[int, Field(ge=1, description="Rotate at this size, MiB.")] = 10
-    backup_count: Annotated[int, Field(ge=0, description="Rotated log files kept.")] = 3
-
-
-class HomeAssistantSettings(BaseModel):
-    """Home Assistant MQTT discovery: the bridge announces its own entities when enabled."""
-
-    discovery: Annotated[
-        bool, _doc("Publish Home Assistant discovery configs at every connect.")
-    ] = False
-    prefix: Annotated[str, _doc("Home Assistant's discovery prefix.")] = "homeassistant"
-
-    @field_validator("prefix")
-    @classmethod
-    def _one_topic_level_path(cls, value: str) -> str:
-        if not value or any(c in value for c in "+#\x00") or value.startswith("/"):
-            raise ValueError("must be a topic without wildcards, e.g. 'homeassistant'")
-        return value.rstrip("/")
-
-
-class HealthSettings(BaseModel):
-    """The health file a container's HEALTHCHECK or a service manager checks
-    (``cosactl health``, ``python -m cosalette health``)."""
-
-    enabled: Annotated[
-        bool,
-        _doc(
-            "Keep the health file fresh while the app runs. A run handed its MQTT client from "
-            "outside (the testing kit) writes it only when 'file' is set."
-        ),
-    ] = True
-    file: Annotated[
-        str,
-        _doc(
-            "Path of the health file (relative: to the app's working directory); empty means "
-            "'health.json' next to the default store (the folder of $<APP>_STORE_PATH, else "
-            "$XDG_STATE_HOME/<app>/, else ~/.local/state/<app>/)."
-        ),
-    ] = ""
-    interval: Annotated[
-        float, Field(gt=0, description="Seconds between two writes of the health file.")
-    ] = DEFAULT_INTERVAL
-    stale_after: Annotated[
-        float | None,
-        Field(
-            gt=0,
-            description="The file counts as stale (the app hung or gone) when older than this, "
-            "s; unset means 3 x interval + 5.",
-        ),
-    ] = None
-    broker_unreachable_limit: Annotated[
-        float,
-        Field(
-            ge=0,
-            description="Unhealthy when the broker has been unreachable longer than this, s.",
-        ),
-    ] = DEFAULT_BROKER_UNREACHABLE_LIMIT
-
-    @model_validator(mode="after")
-    def _stale_after_a_write(self) -> HealthSettings:
-        if self.stale_after is not None and self.stale_after <= self.interval:
-            raise ValueError(
-                f"stale_after ({self.stale_after:g} s) must be longer than interval "
-                f"({self.interval:g} s), or every check between two writes fails"
-            )
-        return self
-
-    @property
-    def max_age(self) -> float:
-        """``stale_after``, or its default from ``interval``."""
-        if self.stale_after is not None:
-            return self.stale_after
-        return default_stale_after(self.interval)
 
 
 # --------------------------------------------------------------------------- TOML source
@@ -325,16 +161,16 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    mqtt: Annotated[MqttSettings, _doc("MQTT broker connection.")] = Field(
+    mqtt: Annotated[MqttSettings, doc_field("MQTT broker connection.")] = Field(
         default_factory=MqttSettings
     )
-    logging: Annotated[LoggingSettings, _doc("Logging setup.")] = Field(
+    logging: Annotated[LoggingSettings, doc_field("Logging setup.")] = Field(
         default_factory=LoggingSettings
     )
-    homeassistant: Annotated[HomeAssistantSettings, _doc("Home Assistant discovery.")] = Field(
+    homeassistant: Annotated[HomeAssistantSettings, doc_field("Home Assistant discovery.")] = Field(
         default_factory=HomeAssistantSettings
     )
-    health: Annotated[HealthSettings, _doc("The health file (cosactl health).")] = Field(
+    health: Annotated[HealthSettings, doc_field("The health file (cosactl health).")] = Field(
         default_factory=HealthSettings
     )
 
