@@ -15,8 +15,33 @@ def _echo(action: str, path: str, detail: str = "") -> None:
     click.echo(f"{label} {path}{f' {detail}' if detail else ''}")
 
 
+def _recorded_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion: the names `cosactl add` recorded in this project's .cosactl.json."""
+    import json
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
+    from cosalette._project.root import find_project_root
+
+    root = find_project_root(Path.cwd())
+    try:
+        record = json.loads((root / ".cosactl.json").read_text("utf-8")) if root else {}
+        added = record.get("added", []) if isinstance(record, dict) else []
+    except (OSError, ValueError):
+        return []
+    names = {e.get("name") for e in added if isinstance(e, dict)}
+    return [
+        CompletionItem(n)
+        for n in sorted(n for n in names if isinstance(n, str))
+        if n.startswith(incomplete)
+    ]
+
+
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=_recorded_names)
 @click.option(
     "--archetype",
     type=click.Choice(ARCHETYPES),

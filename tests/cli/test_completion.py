@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli import cosactl
 
 ROOT = Path(__file__).resolve().parents[2]
 READMES = (
@@ -47,7 +48,7 @@ def test_each_readme_documents_one_line_per_shell(readme: Path) -> None:
     assert _documented(readme) == _documented(READMES[0])
 
 
-def _bash_complete(words: str, home: Path) -> list[str]:
+def _bash_complete(words: str, home: Path, cwd: Path | None = None) -> list[str]:
     """Install completion with the README's bash line into *home*/.bashrc, then ask it."""
     line = _documented(READMES[0])["bash"]
     subprocess.run(["bash", "-c", line], env={**_env(), "HOME": str(home)}, check=True)
@@ -59,6 +60,7 @@ def _bash_complete(words: str, home: Path) -> list[str]:
     )
     result = subprocess.run(
         ["bash", "-c", script],
+        cwd=cwd,
         env={**_env(), "HOME": str(home)},
         capture_output=True,
         text=True,
@@ -77,6 +79,20 @@ def test_the_bash_line_completes_commands_and_archetypes(tmp_path: Path) -> None
     assert _bash_complete("cosactl ad", tmp_path) == ["add"]
     assert _bash_complete("cosactl add te", tmp_path) == ["telemetry"]
     assert "--pretend" in _bash_complete("cosactl add telemetry x --pre", tmp_path)
+
+
+def test_remove_completes_the_names_add_recorded(tmp_path: Path) -> None:
+    _cosactl_script()
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    assert cosactl("new", "demo", cwd=tmp_path).returncode == 0
+    project = tmp_path / "demo"
+    for args in (("telemetry", "counter"), ("command", "valve"), ("adapter", "coil")):
+        assert cosactl("add", *args, cwd=project).returncode == 0
+
+    assert _bash_complete("cosactl remove co", tmp_path, project) == ["coil", "counter"]
+    assert _bash_complete("cosactl remove v", tmp_path, project) == ["valve"]
+    assert _bash_complete("cosactl remove v", tmp_path, tmp_path) == []  # not a project
 
 
 @pytest.mark.parametrize(("shell", "marker"), [("zsh", "compdef"), ("fish", "complete")])
