@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -57,6 +58,19 @@ def cosactl(
         timeout=120,
         check=False,
     )
+
+
+def new_project(base: Path, name: str = "demo", *extra: str) -> Path:
+    """``cosactl new NAME [EXTRA...]`` in *base*; the project's folder (the test fails with
+    cosactl's output when it does not work)."""
+    result = cosactl("new", name, *extra, cwd=base)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return base / name
+
+
+def copy_project(fresh: Path, where: Path) -> Path:
+    """A copy of the project *fresh* under *where*, for a test to change freely."""
+    return Path(shutil.copytree(fresh, where / fresh.name))
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from _cli import cosactl, snapshot
+from _cli import copy_project, cosactl, new_project, snapshot
 
 from cosactl._edit import _insert_section
 
@@ -30,15 +29,12 @@ def only_insertions(before: str, after: str) -> list[str]:
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project made by `cosactl new`, copied by the `project` fixture for each test."""
-    base = tmp_path_factory.mktemp("fresh")
-    result = cosactl("new", "demo", cwd=base)
-    assert result.returncode == 0, result.stderr
-    return base / "demo"
+    return new_project(tmp_path_factory.mktemp("fresh"))
 
 
 @pytest.fixture
 def project(fresh: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(fresh, tmp_path / "demo"))
+    return copy_project(fresh, tmp_path)
 
 
 ARCHETYPES = [

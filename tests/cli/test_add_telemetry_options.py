@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from _cli import cosactl, snapshot
+from _cli import copy_project, cosactl, new_project, snapshot
 
 WEEKDAYS = "0 0 6 ? * MON-FRI"
 # Long enough that the generated lines need wrapping, or a noqa for E501, to pass ruff.
@@ -23,15 +23,12 @@ LONG = (
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project made by `cosactl new`, copied by the `project` fixture for each test."""
-    base = tmp_path_factory.mktemp("fresh")
-    result = cosactl("new", "demo", cwd=base)
-    assert result.returncode == 0, result.stderr
-    return base / "demo"
+    return new_project(tmp_path_factory.mktemp("fresh"))
 
 
 @pytest.fixture
 def project(fresh: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(fresh, tmp_path / "demo"))
+    return copy_project(fresh, tmp_path)
 
 
 def section(project: Path, name: str) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
 
 import pytest
-from _cli import cosactl, snapshot
+from _cli import copy_project, cosactl, new_project, snapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _apps import AppProcess, finish
@@ -39,15 +38,12 @@ flag = true
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("fresh")
-    result = cosactl("new", "demo", cwd=base)
-    assert result.returncode == 0, result.stderr
-    return base / "demo"
+    return new_project(tmp_path_factory.mktemp("fresh"))
 
 
 @pytest.fixture
 def project(fresh: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(fresh, tmp_path / "demo"))
+    return copy_project(fresh, tmp_path)
 
 
 def ok(project: Path, *args: str) -> str:
