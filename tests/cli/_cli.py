@@ -60,11 +60,16 @@ def cosactl(
     )
 
 
+def cosactl_ok(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """:func:`cosactl` that must succeed: the test fails with cosactl's output otherwise."""
+    result = cosactl(*args, cwd=cwd)
+    assert result.returncode == 0, f"cosactl {args}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
 def new_project(base: Path, name: str = "demo", *extra: str) -> Path:
-    """``cosactl new NAME [EXTRA...]`` in *base*; the project's folder (the test fails with
-    cosactl's output when it does not work)."""
-    result = cosactl("new", name, *extra, cwd=base)
-    assert result.returncode == 0, result.stdout + result.stderr
+    """``cosactl new NAME [EXTRA...]`` in *base*; the project's folder."""
+    cosactl_ok("new", name, *extra, cwd=base)
     return base / name
 
 

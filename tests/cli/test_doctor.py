@@ -25,7 +25,7 @@ from _broker import (
     make_certificates,
     require_mosquitto,
 )
-from _cli import cosactl
+from _cli import cosactl, cosactl_ok
 
 pytestmark = pytest.mark.integration
 
@@ -35,19 +35,15 @@ WRONG_PASSWORD = "wrong-pw-4e2b"
 SKIP = "\u2013"  # the en dash of a skipped check
 
 
-def ok(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = cosactl(*args, cwd=cwd)
-    assert result.returncode == 0, f"cosactl {args}:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """gas2mqtt with a telemetry device reading a real (and a fake) magnetometer adapter."""
     base = tmp_path_factory.mktemp("doctor")
-    ok("new", "gas2mqtt", "--no-input", cwd=base)
+    cosactl_ok("new", "gas2mqtt", "--no-input", cwd=base)
     root = base / "gas2mqtt"
-    ok("add", "telemetry", "counter", "--interval", "60", "--adapter", "magnetometer", cwd=root)
+    cosactl_ok(
+        "add", "telemetry", "counter", "--interval", "60", "--adapter", "magnetometer", cwd=root
+    )
     return root
 
 

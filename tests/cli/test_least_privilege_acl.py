@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from _broker import (
     eventually,
     require_mosquitto,
 )
-from _cli import cosactl as run_cosactl
+from _cli import cosactl as run_cosactl, cosactl_ok
 
 pytestmark = pytest.mark.integration
 
@@ -38,27 +37,20 @@ OBSERVER, OBSERVER_PASSWORD = "observer", "observer-pw"
 OUTSIDE = "elsewhere/not/granted"
 
 
-def cosactl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real cosactl; fail with its output when it fails."""
-    result = run_cosactl(*args, cwd=cwd)
-    assert result.returncode == 0, f"cosactl {args}:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("acl")
-    cosactl("new", "gas2mqtt", "--no-input", cwd=base)
+    cosactl_ok("new", "gas2mqtt", "--no-input", cwd=base)
     root = base / "gas2mqtt"
-    cosactl("add", "telemetry", "counter", "--interval", "1", cwd=root)
-    cosactl("add", "command", "valve", cwd=root)
+    cosactl_ok("add", "telemetry", "counter", "--interval", "1", cwd=root)
+    cosactl_ok("add", "command", "valve", cwd=root)
     return root
 
 
 @pytest.fixture(scope="module")
 def acl(project: Path) -> str:
     """The bridge's ACL, generated before the rogue device below exists."""
-    return cosactl("manifest", "--format", "acl", "--broker", "mosquitto", cwd=project).stdout
+    return cosactl_ok("manifest", "--format", "acl", "--broker", "mosquitto", cwd=project).stdout
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +59,7 @@ def secured(
 ) -> Iterator[AuthTlsBroker]:
     mosquitto = require_mosquitto()
     # A device the ACL does not know: its state topic is outside the bridge's rules.
-    cosactl("add", "telemetry", "rogue", "--interval", "1", cwd=project)
+    cosactl_ok("add", "telemetry", "rogue", "--interval", "1", cwd=project)
     auth = create_auth_tls_broker(
         mosquitto,
         tmp_path_factory.mktemp("acl-mosquitto"),
@@ -90,13 +82,13 @@ def test_the_acl_names_only_the_bridge(acl: str) -> None:
 
 
 def test_all_principals_adds_deploy_and_monitor(project: Path) -> None:
-    text = cosactl("manifest", "--format", "acl", "--all-principals", cwd=project).stdout
+    text = cosactl_ok("manifest", "--format", "acl", "--all-principals", cwd=project).stdout
     users = [line for line in text.splitlines() if line.startswith("user ")]
     assert users == ["user deploy", "user gas2mqtt", "user monitor"]
 
 
 def test_rabbitmq_commands_for_the_bridge(project: Path) -> None:
-    text = cosactl("manifest", "--format", "acl", "--broker", "rabbitmq", cwd=project).stdout
+    text = cosactl_ok("manifest", "--format", "acl", "--broker", "rabbitmq", cwd=project).stdout
     commands = [line for line in text.splitlines() if line.startswith("rabbitmqctl")]
     assert [c.split()[1] for c in commands] == ["set_permissions", "set_topic_permissions"]
     assert all(c.split()[4] == "gas2mqtt" for c in commands)

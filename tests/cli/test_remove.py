@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _cli import copy_project, cosactl, new_project, snapshot
+from _cli import copy_project, cosactl, cosactl_ok, new_project, snapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _apps import AppProcess, finish
@@ -47,9 +47,7 @@ def project(fresh: Path, tmp_path: Path) -> Path:
 
 
 def ok(project: Path, *args: str) -> str:
-    result = cosactl(*args, cwd=project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return cosactl_ok(*args, cwd=project).stdout
 
 
 def test_every_add_removed_gives_back_the_project_byte_for_byte(project: Path) -> None:
